@@ -1,0 +1,20 @@
+import { applyDecorators, SetMetadata, UseFilters } from '@nestjs/common';
+import { FIEF_LOGIN_REDIRECT_METADATA } from './login.constants.js';
+import { FiefLoginRedirectFilter } from './login-redirect.filter.js';
+
+/**
+ * Marks page routes (a handler or a whole controller): an unauthenticated browser loading them is
+ * sent to the login route, and comes back here after logging in, instead of getting a 401.
+ * API routes keep their 401. A logged-in user lacking a permission still gets 403.
+ *
+ * @example
+ * @Controller()
+ * @UseGuards(FiefAuthGuard)
+ * export class PagesController {
+ *   @Get('castles') @LoginRedirect() @Render('castles')
+ *   castles() { ... }
+ * }
+ */
+export function LoginRedirect(): ClassDecorator & MethodDecorator {
+  return applyDecorators(SetMetadata(FIEF_LOGIN_REDIRECT_METADATA, true), UseFilters(FiefLoginRedirectFilter));
+}
