@@ -8,3 +8,6 @@ export * from './client/types.js';
 export * from './client/errors.js';
 
 // --- Nest module ---
+
+// --- Browser login flow (auth controller, session cookie) ---
+export * from './login/index.js';
