@@ -1,8 +1,7 @@
 /** The browser login flow: auth controller, session cookie, login transactions, page redirects. */
 export { createFiefAuthController } from './auth.controller.js';
-export { CookieSealer, type CookiePurpose } from './cookie-sealer.js';
 export { FIEF_LOGIN_PROVIDERS, FiefLoginModule, type FiefLoginModuleOptions } from './fief-login.module.js';
-export { appendSetCookie, readCookie, readCookies, type CookieRequest, type CookieResponse } from './http-cookies.js';
+export { type CookieRequest, type CookieResponse } from './http-cookies.js';
 export { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS, FIEF_LOGIN_REDIRECT_METADATA } from './login.constants.js';
 export { FiefCookieTooLargeError } from './login.errors.js';
 export type { FiefLoginClient } from './login-client.interface.js';
@@ -10,10 +9,5 @@ export type { FiefLoginOptions, ResolvedFiefLoginOptions } from './login-options
 export { resolveFiefLoginOptions } from './login-options.js';
 export { LoginRedirect } from './login-redirect.decorator.js';
 export { FiefLoginRedirectFilter } from './login-redirect.filter.js';
-export {
-  FiefLoginTransactions,
-  type FiefLoginTransaction,
-  type FiefLoginTransactionFailure,
-} from './login-transaction.service.js';
 export { isSafeReturnTo, sanitizeReturnTo } from './return-to.js';
 export { FiefSessionService, type FiefSession } from './session.service.js';
