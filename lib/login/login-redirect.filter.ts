@@ -4,6 +4,7 @@ import {
   Optional,
   UnauthorizedException,
   type ArgumentsHost,
+  type ExceptionFilter,
 } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import { FIEF_LOGIN_OPTIONS } from './login.constants.js';
@@ -23,24 +24,26 @@ interface PageRequest {
  * calls, `fetch`, form posts) keeps its 401. Applied by {@link LoginRedirect}; not meant to be global.
  */
 @Catch(UnauthorizedException)
-export class FiefLoginRedirectFilter extends BaseExceptionFilter {
+export class FiefLoginRedirectFilter implements ExceptionFilter<UnauthorizedException> {
   private readonly loginPath: string;
 
   constructor(
-    adapterHost: HttpAdapterHost,
+    // Read at catch time: the HTTP adapter is attached after providers are built (e.g. in tests).
+    private readonly adapterHost: HttpAdapterHost,
     @Optional() @Inject(FIEF_LOGIN_OPTIONS) options?: ResolvedFiefLoginOptions,
   ) {
-    super(adapterHost.httpAdapter);
     this.loginPath = options?.loginPath ?? '/auth/login';
   }
 
-  override catch(exception: UnauthorizedException, host: ArgumentsHost): void {
-    if (host.getType() !== 'http') return super.catch(exception, host);
+  catch(exception: UnauthorizedException, host: ArgumentsHost): unknown {
+    // Pages are HTTP; other transports (GraphQL reads a filter's return value) get the error back.
+    if (host.getType() !== 'http') return exception;
+    const adapter = this.adapterHost.httpAdapter;
     const request = host.switchToHttp().getRequest<PageRequest>();
-    if (!this.isPageLoad(request)) return super.catch(exception, host);
+    // Anything but a page load gets Nest's own 401, exactly as without this filter.
+    if (!this.isPageLoad(request)) return new BaseExceptionFilter(adapter).catch(exception, host);
     const returnTo = sanitizeReturnTo(request.originalUrl ?? request.url);
-    const location = `${this.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
-    this.applicationRef!.redirect(host.switchToHttp().getResponse(), 302, location);
+    adapter.redirect(host.switchToHttp().getResponse(), 302, `${this.loginPath}?returnTo=${encodeURIComponent(returnTo)}`);
   }
 
   /** Whether the request is a browser loading a page, which a redirect serves better than a 401. */
