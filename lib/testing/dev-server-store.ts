@@ -11,8 +11,16 @@ interface Entry {
   expiresAt: number;
 }
 
-/** The adapter class oidc-provider instantiates once per model name, bound to one shared map. */
-export function createMemoryAdapter(): new (model: string) => object {
+/**
+ * The adapter class oidc-provider instantiates once per model name, bound to one shared map.
+ * Clients are looked up through `findClient` rather than configured statically: oidc-provider
+ * copies static client metadata with `structuredClone`, whose objects come from Node's own realm and
+ * fail its plain-object checks under Jest's VM context (an encrypting client could not be used in a
+ * Jest test otherwise).
+ */
+export function createMemoryAdapter(
+  findClient: (clientId: string) => Record<string, unknown> | undefined,
+): new (model: string) => object {
   const entries = new Map<string, Entry>();
   const live = (key: string): Payload | undefined => {
     const entry = entries.get(key);
@@ -37,6 +45,7 @@ export function createMemoryAdapter(): new (model: string) => object {
     }
 
     async find(id: string) {
+      if (this.model === 'Client') return findClient(id);
       return live(this.key(id));
     }
 

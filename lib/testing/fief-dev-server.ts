@@ -146,7 +146,10 @@ export class FiefDevServer {
   private readonly faults = new Map<FiefDevEndpoint, FiefDevFault>();
   private readonly verificationCodes = new Map<string, { code: string; email: string }>();
   private readonly sockets = new Set<Socket>();
-  private readonly adapter = createMemoryAdapter();
+  private readonly adapter = createMemoryAdapter((clientId) => {
+    const client = this.clientList.find((c) => c.clientId === clientId);
+    return client && this.clientMetadata(client);
+  });
   private readonly cookieKeys = [randomBytes(32).toString('hex')];
   private server?: Server;
   private provider?: Provider;
@@ -430,26 +433,28 @@ export class FiefDevServer {
     };
   }
 
+  private clientMetadata(client: FiefDevClient): Record<string, unknown> {
+    return {
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      token_endpoint_auth_method: client.clientSecret ? 'client_secret_basic' : 'none',
+      redirect_uris: client.redirectUris ?? ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      ...(client.encryptionKey
+        ? {
+            id_token_encrypted_response_alg: 'RSA-OAEP-256',
+            id_token_encrypted_response_enc: 'A256CBC-HS512',
+            jwks: { keys: [{ ...client.encryptionKey, use: 'enc', alg: 'RSA-OAEP-256' }] },
+          }
+        : {}),
+    };
+  }
+
   private createProvider(): Provider {
     const users = this;
-    const redirectUris = (client: FiefDevClient) => client.redirectUris ?? ['http://127.0.0.1/callback'];
     const configuration: Configuration = {
       adapter: this.adapter as unknown as Configuration['adapter'],
-      clients: this.clientList.map((client) => ({
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        token_endpoint_auth_method: client.clientSecret ? 'client_secret_basic' : 'none',
-        redirect_uris: redirectUris(client),
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        ...(client.encryptionKey
-          ? {
-              id_token_encrypted_response_alg: 'RSA-OAEP-256',
-              id_token_encrypted_response_enc: 'A256CBC-HS512',
-              jwks: { keys: [{ ...client.encryptionKey, use: 'enc', alg: 'RSA-OAEP-256' }] },
-            }
-          : {}),
-      })),
       jwks: { keys: this.keys.map((key) => key.privateJwk) as Configuration['jwks'] extends { keys: infer K } ? K : never },
       cookies: { keys: this.cookieKeys },
       acrValues: ['0', '1'],
