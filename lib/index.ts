@@ -8,6 +8,12 @@ export * from './client/types.js';
 export * from './client/errors.js';
 
 // --- Nest module ---
+export * from './fief.constants.js';
+export { FiefModule } from './fief.module.js';
+export { FIEF_MODULE_OPTIONS } from './fief.module-definition.js';
+export type { FiefModuleExtras, FiefModuleOptions, ResolvedFiefModuleOptions } from './fief-module-options.interface.js';
+export { FiefService } from './fief.service.js';
+export * from './auth/index.js';
 
 // --- Browser login flow (auth controller, session cookie) ---
 export * from './login/index.js';

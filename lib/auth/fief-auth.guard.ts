@@ -1,0 +1,144 @@
+import { Injectable, Logger, Optional, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { checkAccessTokenInfo } from '../client/fief-client.js';
+import type { FiefAccessTokenInfo, FiefUserInfo } from '../client/types.js';
+import { FiefService } from '../fief.service.js';
+import { getFiefRequest } from './execution-context.js';
+import type { FiefAuthFailure } from './fief-auth-failure.js';
+import { buildWwwAuthenticate, createFiefAuthException, MISSING_CREDENTIAL, toAuthFailure } from './fief-auth-responses.js';
+import type { FiefRequestContext } from './fief-request.interface.js';
+import { FiefRoutePolicies, type FiefRoutePolicy } from './route-policy.js';
+
+/**
+ * Authenticates requests with Fief access tokens and enforces `@Scopes`, `@Permissions`, `@Acr`,
+ * `@Public` and `@OptionalAuth`. A plain `CanActivate` (no passport): it verifies the token locally
+ * (signature and claims, cached by the client) and asks Fief only for unknown signing keys and for
+ * `@CurrentUser()`.
+ *
+ * Answers (RFC 6750): 401 no / malformed / invalid token, 403 `insufficient_scope`, 400 token sent
+ * two ways, 503 + `Retry-After` when Fief cannot be reached; never 500, never a pass on error.
+ *
+ * Extension: subclass and override `getRequest` / `extractCredential` for another transport, or
+ * `throwUnauthorized` / `throwForbidden` / `throwUnavailable` for other responses.
+ *
+ * @example
+ * @Controller('castles') @UseGuards(FiefAuthGuard)
+ * class CastlesController { @Get() @Permissions('castles:read') list() {} }
+ * @example
+ * FiefModule.forRoot({ ...options, globalGuard: true }) // every route, unless @Public()
+ */
+@Injectable()
+export class FiefAuthGuard implements CanActivate {
+  protected readonly logger = new Logger('FiefAuthGuard');
+  private readonly policies: FiefRoutePolicies;
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly fief: FiefService,
+    @Optional() protected readonly adapterHost?: HttpAdapterHost,
+  ) {
+    this.policies = new FiefRoutePolicies(reflector);
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const policy = this.getPolicy(context);
+    if (policy.isPublic) return true;
+    const request = this.getRequest(context);
+    if (request === undefined) {
+      this.logger.error(
+        `FiefAuthGuard cannot read a credential from a "${context.getType()}" context; the call is refused. ` +
+          'Override getRequest() and add a token extractor for this transport.',
+      );
+      throw new UnauthorizedException();
+    }
+    let accessToken: string | undefined;
+    try {
+      accessToken = this.extractCredential(context, request);
+    } catch (error) {
+      return this.refuse(context, toAuthFailure(error, undefined, this.fief.options.retryAfter));
+    }
+    if (accessToken === undefined) {
+      if (policy.isOptional) return true;
+      return this.refuse(context, this.withScope(MISSING_CREDENTIAL, policy));
+    }
+    let accessTokenInfo: FiefAccessTokenInfo;
+    let user: FiefUserInfo | undefined;
+    try {
+      accessTokenInfo = await this.fief.verifyAccessToken(accessToken);
+      if (policy.requirements) checkAccessTokenInfo(accessTokenInfo, policy.requirements);
+      if (policy.needsUser) user = await this.fief.getUserInfo(accessTokenInfo);
+    } catch (error) {
+      return this.refuse(context, toAuthFailure(error, policy.requirements?.requiredScope, this.fief.options.retryAfter));
+    }
+    const fief: FiefRequestContext = { accessToken, accessTokenInfo, user };
+    request.fief = fief;
+    request.user = accessTokenInfo;
+    return true;
+  }
+
+  /** The route's combined decorators (memoized per handler and class). */
+  protected getPolicy(context: ExecutionContext): FiefRoutePolicy {
+    return this.policies.get(context.getHandler(), context.getClass());
+  }
+
+  /**
+   * The request object to read the credential from and attach `fief` / `user` to; `undefined` for
+   * a transport the guard cannot read (refused, with a log line).
+   */
+  protected getRequest(context: ExecutionContext): Record<string, any> | undefined {
+    return getFiefRequest(context);
+  }
+
+  /**
+   * The access token of the request, through the extractor of the context type.
+   * @throws FiefInvalidRequestError when the credential is malformed or sent in more than one way.
+   */
+  protected extractCredential(context: ExecutionContext, request: Record<string, any>): string | undefined {
+    const extractor = this.fief.options.tokenExtractors[context.getType()];
+    if (!extractor) throw new Error(`No token extractor is configured for "${context.getType()}" contexts (tokenExtractors option).`);
+    return extractor.extract(request, context);
+  }
+
+  /** Answers 400 / 401: no, malformed or invalid credential. */
+  protected throwUnauthorized(context: ExecutionContext, failure: FiefAuthFailure): never {
+    this.setHeader(context, 'WWW-Authenticate', buildWwwAuthenticate(this.fief.options.realm, failure));
+    throw this.createException(context, failure);
+  }
+
+  /** Answers 403: a valid token without the scope, permission or ACR the route needs. */
+  protected throwForbidden(context: ExecutionContext, failure: FiefAuthFailure): never {
+    this.setHeader(context, 'WWW-Authenticate', buildWwwAuthenticate(this.fief.options.realm, failure));
+    throw this.createException(context, failure);
+  }
+
+  /** Answers 503: the answer depends on Fief, which cannot be reached (or something else broke). */
+  protected throwUnavailable(context: ExecutionContext, failure: FiefAuthFailure): never {
+    this.logger.warn(`Refused with 503: ${(failure.cause as Error)?.message ?? failure.description}`);
+    if (failure.retryAfter) this.setHeader(context, 'Retry-After', String(failure.retryAfter));
+    throw this.createException(context, failure);
+  }
+
+  /** The exception thrown for a refusal: `exceptionFactory` when given, else Nest's own. */
+  protected createException(context: ExecutionContext, failure: FiefAuthFailure): Error {
+    return this.fief.options.exceptionFactory?.(failure, context) ?? createFiefAuthException(failure);
+  }
+
+  /** Sets a response header on HTTP (Express or Fastify, through the HTTP adapter); a no-op elsewhere. */
+  protected setHeader(context: ExecutionContext, name: string, value: string): void {
+    const adapter = this.adapterHost?.httpAdapter;
+    if (context.getType() !== 'http' || !adapter) return;
+    adapter.setHeader(context.switchToHttp().getResponse(), name, value);
+  }
+
+  private refuse(context: ExecutionContext, failure: FiefAuthFailure): never {
+    if (failure.status === 403) return this.throwForbidden(context, failure);
+    if (failure.status === 503) return this.throwUnavailable(context, failure);
+    return this.throwUnauthorized(context, failure);
+  }
+
+  private withScope(failure: FiefAuthFailure, policy: FiefRoutePolicy): FiefAuthFailure {
+    // RFC 6750 §3: a challenge may tell the client which scope to ask for.
+    const scope = policy.requirements?.requiredScope;
+    return scope ? { ...failure, scope } : failure;
+  }
+}

@@ -1,0 +1,56 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { FiefClientOptions } from './client/types.js';
+import type { FiefAuthFailure } from './auth/fief-auth-failure.js';
+import type { FiefTokenExtractors } from './auth/token-extractor.js';
+import type { FiefUserInfoCache } from './auth/user-info-cache.js';
+
+/**
+ * Options of `FiefModule.forRoot` / the factory of `forRootAsync`: the `FiefClient` options plus
+ * how the guard reads credentials, answers refusals and caches user info.
+ *
+ * @example
+ * FiefModule.forRoot({ baseURL: 'https://example.fief.dev', clientId: '…', clientSecret: '…', realm: 'castles' })
+ */
+export interface FiefModuleOptions extends FiefClientOptions {
+  /** `realm` of the `WWW-Authenticate` challenges (RFC 6750 §3). @default 'fief' */
+  realm?: string;
+  /**
+   * Where tokens come from, by `ExecutionContext` type; merged over the defaults.
+   * @default { http: bearerHeaderExtractor } (`Authorization: Bearer`, scheme case-insensitive)
+   */
+  tokenExtractors?: FiefTokenExtractors;
+  /**
+   * Store of the user info `@CurrentUser()` fetches from Fief. Give one to share it between
+   * instances. @default an in-memory LRU of `userInfoCacheMaxEntries` entries
+   */
+  userInfoCache?: FiefUserInfoCache;
+  /** How long user info is reused, in seconds; never beyond the token's expiry. `0` disables caching. @default 300 */
+  userInfoCacheTtl?: number;
+  /** Size bound of the default in-memory user info cache. @default 1000 */
+  userInfoCacheMaxEntries?: number;
+  /** `Retry-After` of the 503 answered while Fief cannot be reached, in seconds. @default 10 */
+  retryAfter?: number;
+  /**
+   * Builds the exception thrown for a refusal, to change the body (the status and
+   * `WWW-Authenticate` / `Retry-After` headers are still set on HTTP). `context` is `undefined` under `AuthGuard('fief')`.
+   * @default Nest's `UnauthorizedException` / `ForbiddenException` / `ServiceUnavailableException` / `BadRequestException`
+   */
+  exceptionFactory?: (failure: FiefAuthFailure, context: ExecutionContext | undefined) => Error;
+}
+
+/** Options that shape the module itself, given next to the others in both `forRoot` and `forRootAsync`. */
+export interface FiefModuleExtras {
+  /** Register the module globally, so `FiefService` and the guard work in every module. @default false */
+  isGlobal?: boolean;
+  /** Register `FiefAuthGuard` as `APP_GUARD`: every route needs a token unless `@Public()`. @default false */
+  globalGuard?: boolean;
+}
+
+/** {@link FiefModuleOptions} checked, with every default applied. */
+export interface ResolvedFiefModuleOptions extends FiefModuleOptions {
+  realm: string;
+  tokenExtractors: FiefTokenExtractors;
+  userInfoCacheTtl: number;
+  userInfoCacheMaxEntries: number;
+  retryAfter: number;
+}

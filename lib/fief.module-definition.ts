@@ -1,0 +1,16 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { FiefModuleExtras, FiefModuleOptions } from './fief-module-options.interface.js';
+
+/**
+ * The generated base of `FiefModule`. Extras are declared so that they are kept out of the options
+ * provider; `FiefModule` applies them itself (nestjs/nest#13372).
+ */
+export const {
+  ConfigurableModuleClass: FiefConfigurableModule,
+  MODULE_OPTIONS_TOKEN: FIEF_MODULE_OPTIONS,
+  OPTIONS_TYPE: FIEF_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: FIEF_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<FiefModuleOptions>({ moduleName: 'Fief' })
+  .setClassMethodName('forRoot')
+  .setExtras<FiefModuleExtras>({ isGlobal: false, globalGuard: false }, (definition) => definition)
+  .build();

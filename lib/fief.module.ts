@@ -1,0 +1,54 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { FiefAuthGuard } from './auth/fief-auth.guard.js';
+import { FiefPassportInterceptor } from './auth/fief-passport.interceptor.js';
+import { FiefStrategy } from './auth/fief.strategy.js';
+import type { FiefModuleExtras } from './fief-module-options.interface.js';
+import {
+  FIEF_ASYNC_OPTIONS_TYPE,
+  FIEF_OPTIONS_TYPE,
+  FiefConfigurableModule,
+} from './fief.module-definition.js';
+import { FiefService } from './fief.service.js';
+
+function withExtras(definition: DynamicModule, extras: FiefModuleExtras): DynamicModule {
+  const providers: Provider[] = [...(definition.providers ?? [])];
+  if (extras.globalGuard === true) providers.push({ provide: APP_GUARD, useClass: FiefAuthGuard });
+  return { ...definition, global: extras.isGlobal === true, providers };
+}
+
+/**
+ * Fief authentication for a Nest app: registers `FiefService`, the passport strategy `'fief'` and,
+ * on request, `FiefAuthGuard` for every route. Options are checked when the app starts (every
+ * mistake listed); nothing talks to Fief until a request needs it, so the app starts while Fief is down.
+ *
+ * @example
+ * FiefModule.forRoot({ baseURL: 'https://example.fief.dev', clientId: '…', clientSecret: '…', isGlobal: true })
+ * @example
+ * FiefModule.forRootAsync({
+ *   imports: [ConfigModule], inject: [ConfigService], globalGuard: true,
+ *   useFactory: (config: ConfigService) => ({
+ *     baseURL: config.getOrThrow('FIEF_BASE_URL'),
+ *     clientId: config.getOrThrow('FIEF_CLIENT_ID'),
+ *     clientSecret: config.getOrThrow('FIEF_CLIENT_SECRET'),
+ *   }),
+ * })
+ */
+@Module({
+  providers: [FiefService, FiefStrategy, { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor }],
+  exports: [FiefService],
+})
+export class FiefModule extends FiefConfigurableModule {
+  /** Registers the module with options known up front. `isGlobal` and `globalGuard` go next to them. */
+  static override forRoot(options: typeof FIEF_OPTIONS_TYPE): DynamicModule {
+    return withExtras(super.forRoot(options), options);
+  }
+
+  /**
+   * Registers the module with options from a factory or a class (e.g. `ConfigService`).
+   * `isGlobal` and `globalGuard` go here, beside `useFactory`, not in the factory's result.
+   */
+  static override forRootAsync(options: typeof FIEF_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withExtras(super.forRootAsync(options), options);
+  }
+}
