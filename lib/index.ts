@@ -6,6 +6,8 @@
 // --- Fief client core (framework-free) ---
 export * from './client/types.js';
 export * from './client/errors.js';
+export { FiefClient, checkAccessTokenInfo } from './client/fief-client.js';
+export { generateCodeVerifier, getCodeChallenge, generateState, generateNonce } from './client/pkce.js';
 
 // --- Nest module ---
 export * from './fief.constants.js';

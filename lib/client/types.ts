@@ -133,4 +133,23 @@ export interface FiefClientOptions {
   metadataTtl?: number;
   /** Minimum interval between two JWKS refetches triggered by an unknown `kid`, in seconds. @default 10 */
   jwksCooldown?: number;
+  /**
+   * Bounds of the verified-token cache of {@link FiefClient.verifyAccessToken}, or `false` to verify
+   * every token every time. An entry never outlives its token's `exp`.
+   * @default { maxEntries: 10000, maxBytes: 16 MiB, maxAge: 300 }
+   */
+  tokenCache?: FiefTokenCacheOptions | false;
+}
+
+/** Bounds of the verified-token cache. */
+export interface FiefTokenCacheOptions {
+  /** Most tokens kept. @default 10000 */
+  maxEntries?: number;
+  /** Most bytes kept (tokens and what they grant, estimated). @default 16777216 */
+  maxBytes?: number;
+  /**
+   * Longest a token stays cached, in seconds, whatever its `exp`: bounds how long a token signed by
+   * a key Fief has since withdrawn keeps passing. @default 300
+   */
+  maxAge?: number;
 }

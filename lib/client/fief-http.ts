@@ -1,0 +1,72 @@
+import { FiefRequestError, FiefUnavailableError } from './errors.js';
+import type { FiefFetch } from './types.js';
+
+/** How the client reaches Fief: which `fetch`, and how long any request may take. */
+export interface FiefHttpSettings {
+  fetch: FiefFetch;
+  timeout: number;
+}
+
+/**
+ * One request to Fief, answered as parsed JSON. Everything that says "Fief is not there or not
+ * healthy" (network error, timeout, redirect, 5xx, a body that is not JSON) becomes a
+ * {@link FiefUnavailableError} so callers answer 503; a 4xx is Fief's verdict, a {@link FiefRequestError}.
+ * Redirects are never followed: Fief's API does not redirect, and following one could leak the
+ * bearer token or the client secret to another host.
+ */
+export async function requestFiefJson(
+  http: FiefHttpSettings,
+  what: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<unknown> {
+  let response: Response;
+  let text: string;
+  try {
+    response = await http.fetch(url, {
+      ...init,
+      headers: { accept: 'application/json', ...init.headers },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(http.timeout),
+    });
+    // The body is read under the same timeout signal: a server that sends headers then stalls is caught too.
+    text = await response.text();
+  } catch (error) {
+    const reason =
+      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+        ? `did not answer within ${http.timeout} ms`
+        : `is unreachable (${describe(error)})`;
+    throw new FiefUnavailableError(`Fief ${what} at ${url} ${reason}`, { cause: error });
+  }
+  const status = response.status;
+  if (status >= 400 && status < 500) throw new FiefRequestError(status, text);
+  if (status < 200 || status >= 300) {
+    throw new FiefUnavailableError(
+      status >= 300 && status < 400
+        ? `Fief ${what} at ${url} answered a redirect (${status}) to ${response.headers.get('location') ?? 'nowhere'}; check baseURL`
+        : `Fief ${what} at ${url} answered ${status}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const type = response.headers.get('content-type') ?? 'no content type';
+    throw new FiefUnavailableError(`Fief ${what} at ${url} answered ${status} with a non-JSON body (${type}); check baseURL`, {
+      cause: error,
+    });
+  }
+}
+
+/** A JSON object, or else a {@link FiefUnavailableError} naming what was expected. */
+export function expectObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FiefUnavailableError(`Fief ${what} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`;
+}

@@ -1,0 +1,167 @@
+import { base64url, importJWK, type JWK } from 'jose';
+import { FiefUnavailableError } from './errors.js';
+import { expectObject, requestFiefJson, type FiefHttpSettings } from './fief-http.js';
+
+/** The parts of Fief's discovery document the client uses. */
+export interface FiefDiscovery {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  userinfo_endpoint: string;
+  jwks_uri: string;
+}
+
+interface Cached<T> {
+  value: T;
+  /** Epoch ms after which the value is refreshed (and still served while the refresh fails). */
+  refreshAt: number;
+}
+
+/** JWK members that only a private key has: a JWKS carrying them is leaking a secret, not publishing a key. */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+const MIN_RSA_BITS = 2048;
+
+/**
+ * Fief's discovery document and signing keys, fetched lazily and cached.
+ *
+ * - Single flight: a burst of first requests shares one discovery and one JWKS fetch.
+ * - After `ttl`, values are refreshed; until a refresh succeeds the previous values are served,
+ *   so known keys keep validating while Fief is down. A failed refresh is retried after `cooldown`.
+ * - An unknown `kid` triggers one JWKS refetch, at most once per `cooldown` (key rotation without a
+ *   restart, without letting junk tokens hammer Fief).
+ */
+export class FiefMetadata {
+  private discoveryCache?: Cached<FiefDiscovery>;
+  private discoveryFlight?: Promise<FiefDiscovery>;
+  private keysCache?: Cached<Map<string, CryptoKey>>;
+  private keysFlight?: Promise<Map<string, CryptoKey>>;
+  private lastKeysAttempt = Number.NEGATIVE_INFINITY;
+  private lastKeysError?: FiefUnavailableError;
+
+  constructor(
+    private readonly baseURL: string,
+    private readonly http: FiefHttpSettings,
+    private readonly ttl: number,
+    private readonly cooldown: number,
+  ) {}
+
+  /** The discovery document. @throws FiefUnavailableError when it was never fetched and cannot be. */
+  async discovery(): Promise<FiefDiscovery> {
+    const cached = this.discoveryCache;
+    if (!cached) return this.refreshDiscovery();
+    if (Date.now() >= cached.refreshAt) this.refreshDiscovery().catch(() => undefined);
+    return cached.value;
+  }
+
+  /**
+   * The verification key with this `kid`, or `undefined` when Fief does not publish it (even after
+   * the rate-limited refetch). @throws FiefUnavailableError when the keys could not be fetched to decide.
+   */
+  async signingKey(kid: string): Promise<CryptoKey | undefined> {
+    let keys = this.keysCache?.value;
+    if (!keys) keys = await this.refreshKeys();
+    else if (Date.now() >= this.keysCache!.refreshAt) this.refreshKeys().catch(() => undefined);
+    const known = keys.get(kid);
+    if (known) return known;
+    if (this.keysFlight) return (await this.keysFlight).get(kid);
+    if (Date.now() - this.lastKeysAttempt >= this.cooldown) return (await this.refreshKeys()).get(kid);
+    // Within the cooldown: if the last fetch failed we cannot tell whether the key exists.
+    if (this.lastKeysError) throw this.lastKeysError;
+    return undefined;
+  }
+
+  private refreshDiscovery(): Promise<FiefDiscovery> {
+    this.discoveryFlight ??= this.fetchDiscovery()
+      .then((value) => {
+        this.discoveryCache = { value, refreshAt: Date.now() + this.ttl };
+        return value;
+      })
+      .catch((error: unknown) => {
+        if (this.discoveryCache) this.discoveryCache.refreshAt = Date.now() + this.cooldown;
+        throw error;
+      })
+      .finally(() => (this.discoveryFlight = undefined));
+    return this.discoveryFlight;
+  }
+
+  private refreshKeys(): Promise<Map<string, CryptoKey>> {
+    this.keysFlight ??= this.fetchKeys()
+      .then((value) => {
+        this.keysCache = { value, refreshAt: Date.now() + this.ttl };
+        this.lastKeysError = undefined;
+        return value;
+      })
+      .catch((error: unknown) => {
+        this.lastKeysError =
+          error instanceof FiefUnavailableError ? error : new FiefUnavailableError('Fief keys could not be fetched', { cause: error });
+        if (this.keysCache) this.keysCache.refreshAt = Date.now() + this.cooldown;
+        throw this.lastKeysError;
+      })
+      .finally(() => (this.keysFlight = undefined));
+    return this.keysFlight;
+  }
+
+  private async fetchDiscovery(): Promise<FiefDiscovery> {
+    const url = `${this.baseURL}/.well-known/openid-configuration`;
+    const document = expectObject(await requestFiefJson(this.http, 'discovery', url), `discovery document at ${url}`);
+    const field = (name: keyof FiefDiscovery): string => {
+      const value = document[name];
+      if (typeof value !== 'string' || !/^https?:\/\//.test(value)) {
+        throw new FiefUnavailableError(`Fief discovery document at ${url} has no valid "${name}"`);
+      }
+      return value;
+    };
+    return {
+      issuer: field('issuer'),
+      authorization_endpoint: field('authorization_endpoint'),
+      token_endpoint: field('token_endpoint'),
+      userinfo_endpoint: field('userinfo_endpoint'),
+      jwks_uri: field('jwks_uri'),
+    };
+  }
+
+  private async fetchKeys(): Promise<Map<string, CryptoKey>> {
+    this.lastKeysAttempt = Date.now();
+    const { jwks_uri: url } = await this.discovery();
+    const jwks = expectObject(await requestFiefJson(this.http, 'JWKS', url), `JWKS at ${url}`);
+    if (!Array.isArray(jwks.keys)) throw new FiefUnavailableError(`Fief JWKS at ${url} has no "keys" array`);
+    const keys = new Map<string, CryptoKey>();
+    for (const candidate of jwks.keys as unknown[]) {
+      const jwk = usableSigningJwk(candidate);
+      if (jwk && !keys.has(jwk.kid!)) keys.set(jwk.kid!, (await importJWK(jwk, 'RS256')) as CryptoKey);
+    }
+    if (keys.size === 0) {
+      throw new FiefUnavailableError(`Fief JWKS at ${url} has no usable RS256 public signing key (RSA >= ${MIN_RSA_BITS} bits, with a kid)`);
+    }
+    return keys;
+  }
+}
+
+/**
+ * The JWK reduced to its public RSA members when it is an RS256 signing key we may use; otherwise
+ * `undefined` (wrong type, use or alg, no kid, too short, or carrying private members).
+ */
+function usableSigningJwk(candidate: unknown): JWK | undefined {
+  if (typeof candidate !== 'object' || candidate === null) return undefined;
+  const jwk = candidate as Record<string, unknown>;
+  if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || jwk.kid === '') return undefined;
+  if (jwk.use !== undefined && jwk.use !== 'sig') return undefined;
+  if (jwk.alg !== undefined && jwk.alg !== 'RS256') return undefined;
+  if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) return undefined;
+  if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return undefined;
+  if (modulusBits(jwk.n) < MIN_RSA_BITS) return undefined;
+  return { kty: 'RSA', kid: jwk.kid, n: jwk.n, e: jwk.e, alg: 'RS256', use: 'sig' };
+}
+
+function modulusBits(n: string): number {
+  let bytes: Uint8Array;
+  try {
+    bytes = base64url.decode(n);
+  } catch {
+    return 0;
+  }
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  if (start === bytes.length) return 0;
+  return (bytes.length - start - 1) * 8 + (32 - Math.clz32(bytes[start]));
+}

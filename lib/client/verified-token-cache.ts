@@ -1,0 +1,97 @@
+import type { FiefAccessTokenInfo } from './types.js';
+
+interface Entry {
+  info: FiefAccessTokenInfo;
+  expiresAt: number;
+  bytes: number;
+  /** Second-chance bit: set on a hit, so eviction spares recently used entries once. */
+  used: boolean;
+}
+
+/** Rough bytes held by an entry besides the token: the info object, its arrays and the Map slot. */
+const ENTRY_OVERHEAD = 256;
+
+/**
+ * Access tokens whose signature and claims were verified, with what they grant. It only saves
+ * the signature check and claim parsing: requirements (scope, ACR, permissions) are checked on every
+ * call, never cached as a verdict.
+ *
+ * A hit is one Map lookup, a clock comparison and a flag write: no hashing beyond the Map's own, no
+ * allocation. Bounded by entry count and by bytes; eviction is CLOCK-like (second chance) from the
+ * oldest insertion, which approximates LRU without reordering the Map on every hit.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, Entry>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Number of cached tokens. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Approximate bytes held. */
+  get totalBytes(): number {
+    return this.bytes;
+  }
+
+  /** The info of a verified token that has not reached `expiresAt` yet. */
+  get(token: string, now: number): FiefAccessTokenInfo | undefined {
+    const entry = this.entries.get(token);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      this.remove(token, entry);
+      return undefined;
+    }
+    entry.used = true;
+    return entry.info;
+  }
+
+  /** Remembers a verified token until `expiresAt` (epoch ms) at the latest. */
+  set(token: string, info: FiefAccessTokenInfo, expiresAt: number, now: number): void {
+    if (expiresAt <= now) return;
+    const bytes = estimateBytes(token, info);
+    if (bytes > this.maxBytes || this.maxEntries < 1) return;
+    const previous = this.entries.get(token);
+    if (previous) this.remove(token, previous);
+    this.entries.set(token, { info, expiresAt, bytes, used: false });
+    this.bytes += bytes;
+    this.evict(now);
+  }
+
+  /** Forgets every token. */
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  private evict(now: number): void {
+    // Each pass either removes an entry or clears a used bit, so this ends within two laps.
+    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
+      const [token, entry] = this.entries.entries().next().value as [string, Entry];
+      if (entry.used && entry.expiresAt > now) {
+        entry.used = false;
+        this.entries.delete(token);
+        this.entries.set(token, entry);
+      } else {
+        this.remove(token, entry);
+      }
+    }
+  }
+
+  private remove(token: string, entry: Entry): void {
+    this.entries.delete(token);
+    this.bytes -= entry.bytes;
+  }
+}
+
+function estimateBytes(token: string, info: FiefAccessTokenInfo): number {
+  let bytes = ENTRY_OVERHEAD + token.length + info.id.length;
+  for (const scope of info.scope) bytes += scope.length + 16;
+  for (const permission of info.permissions) bytes += permission.length + 16;
+  return bytes;
+}
