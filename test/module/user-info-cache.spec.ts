@@ -5,7 +5,9 @@ import type { FiefUserInfo } from '../../lib/client/types.js';
 const user = (sub: string): FiefUserInfo => ({ sub, email: `${sub}@example.com`, tenant_id: 't' });
 
 describe('InMemoryFiefUserInfoCache', () => {
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('returns entries until their TTL passes', () => {
     jest.useFakeTimers({ now: 1_000_000 });

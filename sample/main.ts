@@ -1,0 +1,39 @@
+/**
+ * Runs the sample: `npm start`. Against a real Fief tenant when FIEF_BASE_URL, FIEF_CLIENT_ID and
+ * FIEF_CLIENT_SECRET are set; otherwise it starts the embedded dev server and prints a token to try.
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FiefDevServer } from '../lib/testing/index.js';
+import { createAppModule, type SampleSettings } from './app.module.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const { FIEF_BASE_URL, FIEF_CLIENT_ID, FIEF_CLIENT_SECRET } = process.env;
+let devServer: FiefDevServer | undefined;
+let settings: SampleSettings | undefined;
+
+if (!FIEF_BASE_URL || !FIEF_CLIENT_ID || !FIEF_CLIENT_SECRET) {
+  devServer = new FiefDevServer();
+  const baseURL = await devServer.start();
+  settings = { FIEF_BASE_URL: baseURL, FIEF_CLIENT_ID: 'fief-dev-client', FIEF_CLIENT_SECRET: 'fief-dev-secret' };
+}
+
+const app = await NestFactory.create(createAppModule(settings));
+app.enableShutdownHooks();
+await app.listen(port, '127.0.0.1');
+const url = `http://127.0.0.1:${port}`;
+console.log(`Sample API on ${url} (GET /health, GET|POST /castles, GET|PATCH /me)`);
+
+if (devServer) {
+  const token = await devServer.issueAccessToken({ user: 'anne@bretagne.duchy', expiresIn: 3600 });
+  console.log(`Embedded Fief dev server on ${devServer.baseURL} (set FIEF_BASE_URL, FIEF_CLIENT_ID, FIEF_CLIENT_SECRET to use a real tenant).`);
+  console.log('A token for anne@bretagne.duchy (castles:read, castles:create), valid 1 hour:');
+  console.log(`  TOKEN=${token}`);
+  console.log(`  curl -H "Authorization: Bearer $TOKEN" ${url}/castles`);
+  console.log(`  curl -H "Authorization: Bearer $TOKEN" ${url}/me`);
+  const stopDevServer = () => void devServer?.stop();
+  process.once('SIGINT', stopDevServer);
+  process.once('SIGTERM', stopDevServer);
+} else {
+  console.log(`Using the Fief tenant at ${FIEF_BASE_URL}: call the API with "Authorization: Bearer <access token>".`);
+}
