@@ -21,7 +21,7 @@ if (!FIEF_BASE_URL || !FIEF_CLIENT_ID || !FIEF_CLIENT_SECRET) {
 const app = await NestFactory.create(createAppModule(settings));
 app.enableShutdownHooks();
 await app.listen(port, '127.0.0.1');
-const url = `http://127.0.0.1:${port}`;
+const url = await app.getUrl();
 console.log(`Sample API on ${url} (GET /health, GET|POST /castles, GET|PATCH /me)`);
 
 if (devServer) {
