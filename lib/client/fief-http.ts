@@ -32,8 +32,10 @@ export async function requestFiefJson(
     // The body is read under the same timeout signal: a server that sends headers then stalls is caught too.
     text = await response.text();
   } catch (error) {
+    // Duck-typed: fetch's DOMException may come from another realm than this module's Error.
+    const name = (error as { name?: unknown } | null)?.name;
     const reason =
-      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+      name === 'TimeoutError' || name === 'AbortError'
         ? `did not answer within ${http.timeout} ms`
         : `is unreachable (${describe(error)})`;
     throw new FiefUnavailableError(`Fief ${what} at ${url} ${reason}`, { cause: error });
@@ -66,7 +68,7 @@ export function expectObject(value: unknown, what: string): Record<string, unkno
 }
 
 function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  return `${error.message}${cause}`;
+  const { message, cause } = (error ?? {}) as { message?: unknown; cause?: { message?: unknown } };
+  if (typeof message !== 'string') return String(error);
+  return typeof cause?.message === 'string' ? `${message}: ${cause.message}` : message;
 }
