@@ -12,12 +12,14 @@ import {
   Req,
   Res,
   ServiceUnavailableException,
+  SetMetadata,
   UnauthorizedException,
   type HttpRedirectResponse,
   type Type,
 } from '@nestjs/common';
 import { FiefError, FiefIdTokenInvalid, FiefRequestError, FiefUnavailableError } from '../client/errors.js';
 import type { FiefTokenResponse, FiefUserInfo } from '../client/types.js';
+import { FIEF_PUBLIC_KEY } from '../fief.constants.js';
 import type { CookieRequest, CookieResponse } from './http-cookies.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import { FiefCookieTooLargeError } from './login.errors.js';
@@ -63,15 +65,25 @@ function redirect(url: string): HttpRedirectResponse {
  */
 export function createFiefAuthController(path = 'auth'): Type<unknown> {
   @Controller(path)
+  // These routes are how one gets a credential: a global FiefAuthGuard must let them through.
+  @SetMetadata(FIEF_PUBLIC_KEY, true)
   class FiefAuthController {
     private readonly logger = new Logger('FiefAuth');
+    private readonly options: ResolvedFiefLoginOptions;
 
     constructor(
-      @Inject(FIEF_LOGIN_OPTIONS) private readonly options: ResolvedFiefLoginOptions,
+      @Inject(FIEF_LOGIN_OPTIONS) options: ResolvedFiefLoginOptions | null,
       @Inject(FIEF_LOGIN_CLIENT) private readonly client: FiefLoginClient,
       private readonly sessions: FiefSessionService,
       private readonly transactions: FiefLoginTransactions,
-    ) {}
+    ) {
+      if (!options) {
+        throw new FiefError(
+          `The auth controller is mounted at /${path} but the login flow is not configured: give the \`login\` options (redirectUri, cookieSecret).`,
+        );
+      }
+      this.options = options;
+    }
 
     /** Sends the browser to Fief's login page. */
     @Get('login')

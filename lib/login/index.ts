@@ -5,6 +5,7 @@ export { type CookieRequest, type CookieResponse } from './http-cookies.js';
 export { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS, FIEF_LOGIN_REDIRECT_METADATA } from './login.constants.js';
 export { FiefCookieTooLargeError } from './login.errors.js';
 export type { FiefLoginClient } from './login-client.interface.js';
+export { createFiefLoginModuleParts, type FiefLoginModuleParts } from './login-module-parts.js';
 export type { FiefLoginOptions, ResolvedFiefLoginOptions } from './login-options.interface.js';
 export { resolveFiefLoginOptions } from './login-options.js';
 export { LoginRedirect } from './login-redirect.decorator.js';

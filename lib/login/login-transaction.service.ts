@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { FiefError } from '../client/errors.js';
 import { CookieSealer } from './cookie-sealer.js';
 import { appendSetCookie, readCookie, type CookieRequest, type CookieResponse } from './http-cookies.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS, LOGIN_TRANSACTION_TTL } from './login.constants.js';
@@ -43,14 +44,23 @@ function sameString(a: string, b: string): boolean {
  */
 @Injectable()
 export class FiefLoginTransactions {
-  private readonly sealer: CookieSealer;
   private readonly usedStates = new Map<string, number>();
+  private readonly sealer?: CookieSealer;
 
+  /** @param loginOptions `null` when the login flow is not configured: nothing here may then be used. */
   constructor(
-    @Inject(FIEF_LOGIN_OPTIONS) private readonly options: ResolvedFiefLoginOptions,
+    @Inject(FIEF_LOGIN_OPTIONS) private readonly loginOptions: ResolvedFiefLoginOptions | null,
     @Inject(FIEF_LOGIN_CLIENT) private readonly client: FiefLoginClient,
   ) {
-    this.sealer = new CookieSealer(options.cookieSecrets, 'login-transaction');
+    if (loginOptions) this.sealer = new CookieSealer(loginOptions.cookieSecrets, 'login-transaction');
+  }
+
+  // The provider exists in every FiefModule, configured or not; using it unconfigured says what is missing.
+  private get options(): ResolvedFiefLoginOptions {
+    if (!this.loginOptions) {
+      throw new FiefError('The login flow is not configured: give the `login` options (redirectUri, cookieSecret).');
+    }
+    return this.loginOptions;
   }
 
   /** Name of the cookie holding the transaction of `state`. */
@@ -66,7 +76,7 @@ export class FiefLoginTransactions {
       nonce: newSecret(),
       returnTo,
     };
-    const value = await this.sealer.seal(
+    const value = await this.sealer!.seal(
       { s: transaction.state, v: transaction.codeVerifier, n: transaction.nonce, r: transaction.returnTo },
       Math.floor(Date.now() / 1000) + LOGIN_TRANSACTION_TTL,
     );
@@ -90,7 +100,7 @@ export class FiefLoginTransactions {
       appendSetCookie(response, { ...this.cookieAttributes(state), value: '', maxAge: 0, expires: new Date(0) });
     }
     if (this.wasUsed(state)) return 'replayed';
-    const claims = await this.sealer.unseal(raw);
+    const claims = await this.sealer!.unseal(raw);
     if (!claims || typeof claims.s !== 'string' || !sameString(claims.s, state)) return 'missing';
     const { v, n, r } = claims;
     if (typeof v !== 'string' || typeof n !== 'string' || typeof r !== 'string') return 'missing';

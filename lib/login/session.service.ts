@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { FiefIdTokenInvalid, FiefRequestError, FiefUnavailableError } from '../client/errors.js';
+import { FiefError, FiefIdTokenInvalid, FiefRequestError, FiefUnavailableError } from '../client/errors.js';
 import type { FiefTokenResponse } from '../client/types.js';
 import { CookieSealer } from './cookie-sealer.js';
 import { appendSetCookie, readCookie, type CookieRequest, type CookieResponse } from './http-cookies.js';
@@ -40,15 +40,31 @@ const now = (): number => Math.floor(Date.now() / 1000);
 @Injectable()
 export class FiefSessionService {
   private readonly logger = new Logger('FiefSession');
-  private readonly sealer: CookieSealer;
+  private readonly sealer?: CookieSealer;
   private readonly refreshing = new Map<string, Promise<FiefSession | undefined>>();
   private readonly recentRefreshes = new Map<string, { session: FiefSession | undefined; until: number }>();
 
+  /**
+   * @param options `null` when the app has not configured the login flow: the service then reads
+   *   no session (bearer-only apps), and refuses to write one.
+   */
   constructor(
-    @Inject(FIEF_LOGIN_OPTIONS) private readonly options: ResolvedFiefLoginOptions,
+    @Inject(FIEF_LOGIN_OPTIONS) private readonly loginOptions: ResolvedFiefLoginOptions | null,
     @Inject(FIEF_LOGIN_CLIENT) private readonly client: FiefLoginClient,
   ) {
-    this.sealer = new CookieSealer(options.cookieSecrets, 'session');
+    if (loginOptions) this.sealer = new CookieSealer(loginOptions.cookieSecrets, 'session');
+  }
+
+  /** Whether the login flow is configured (`login` options given). */
+  get enabled(): boolean {
+    return this.loginOptions !== null;
+  }
+
+  private get options(): ResolvedFiefLoginOptions {
+    if (!this.loginOptions) {
+      throw new FiefError('The login flow is not configured: give the `login` options (redirectUri, cookieSecret).');
+    }
+    return this.loginOptions;
   }
 
   /** Name of the session cookie. */
@@ -58,11 +74,12 @@ export class FiefSessionService {
 
   /** Whether the request carries a session cookie at all, valid or not. */
   hasCookie(request: CookieRequest): boolean {
-    return readCookie(request, this.options.sessionCookieName) !== undefined;
+    return this.enabled && readCookie(request, this.options.sessionCookieName) !== undefined;
   }
 
   /** The session of the request, or `undefined` when there is none or it is tampered, expired or foreign. */
   async read(request: CookieRequest): Promise<FiefSession | undefined> {
+    if (!this.sealer) return undefined;
     const claims = await this.sealer.unseal(readCookie(request, this.options.sessionCookieName));
     if (!claims) return undefined;
     const { at, ate, rt, exp } = claims;
@@ -92,16 +109,17 @@ export class FiefSessionService {
    * @throws FiefCookieTooLargeError when the cookie would pass the browser's 4 KB limit.
    */
   async write(response: CookieResponse, session: FiefSession): Promise<void> {
-    const value = await this.sealer.seal(
+    const options = this.options; // throws when the login flow is not configured
+    const value = await this.sealer!.seal(
       { at: session.accessToken, ate: session.accessTokenExpiresAt, ...(session.refreshToken && { rt: session.refreshToken }) },
       session.expiresAt,
     );
     appendSetCookie(response, {
-      name: this.options.sessionCookieName,
+      name: options.sessionCookieName,
       value,
       httpOnly: true,
       sameSite: 'lax',
-      secure: this.options.secureCookies,
+      secure: options.secureCookies,
       path: '/',
       maxAge: Math.max(0, session.expiresAt - now()),
     });
