@@ -86,6 +86,8 @@ export class FiefClient {
   private readonly tokenCacheMaxAge: number;
   private readonly encryptionJwk?: JWK;
   private encryptionKey?: Promise<CryptoKey>;
+  /** Verifications in progress, by token: concurrent first uses of a token share one. */
+  private readonly verifying = new Map<string, Promise<FiefAccessTokenInfo>>();
 
   /**
    * Checks the options synchronously, so a misconfiguration fails at start-up rather than at the
@@ -232,12 +234,13 @@ export class FiefClient {
     if (typeof accessToken !== 'string' || accessToken === '') throw new FiefAccessTokenInvalid('Access token is missing');
     const cached = this.tokenCache?.get(accessToken, Date.now());
     if (cached !== undefined) return cached;
-    const info = await this.verifyAccessTokenUncached(accessToken);
-    if (this.tokenCache) {
-      const now = Date.now();
-      this.tokenCache.set(accessToken, info, Math.min(info.exp * 1000, now + this.tokenCacheMaxAge), now);
+    // A page firing several requests with a fresh token verifies it once, not once per request.
+    let pending = this.verifying.get(accessToken);
+    if (pending === undefined) {
+      pending = this.verifyAndCache(accessToken).finally(() => this.verifying.delete(accessToken));
+      this.verifying.set(accessToken, pending);
     }
-    return info;
+    return pending;
   }
 
   /**
@@ -295,6 +298,15 @@ export class FiefClient {
   /** The PKCE challenge of a verifier: `S256` by default, or `plain`. */
   async getCodeChallenge(verifier: string, method: 'plain' | 'S256' = 'S256'): Promise<string> {
     return getCodeChallenge(verifier, method);
+  }
+
+  private async verifyAndCache(accessToken: string): Promise<FiefAccessTokenInfo> {
+    const info = await this.verifyAccessTokenUncached(accessToken);
+    if (this.tokenCache) {
+      const now = Date.now();
+      this.tokenCache.set(accessToken, info, Math.min(info.exp * 1000, now + this.tokenCacheMaxAge), now);
+    }
+    return info;
   }
 
   private async verifyAccessTokenUncached(accessToken: string): Promise<FiefAccessTokenInfo> {

@@ -189,6 +189,9 @@ describe('FiefClient verified-token cache', () => {
     );
     const uncached = new FiefClient({ baseURL: dev.baseURL, clientId: 'fief-dev-client', tokenCache: false });
     expect(await uncached.verifyAccessToken(token)).not.toBe(await uncached.verifyAccessToken(token));
+    // Concurrent first uses of one token share a single verification, cache or not.
+    const burst = await Promise.all(Array.from({ length: 50 }, () => uncached.verifyAccessToken(token)));
+    expect(new Set(burst).size).toBe(1);
   });
 
   it('never serves a token past its exp', async () => {
