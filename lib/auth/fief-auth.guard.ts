@@ -53,7 +53,9 @@ export class FiefAuthGuard implements CanActivate {
     }
     let accessToken: string | undefined;
     try {
-      accessToken = this.extractCredential(context, request);
+      const extracted = this.extractCredential(context, request);
+      // Only async sources (e.g. a session cookie that may need a refresh) pay for an extra await.
+      accessToken = typeof extracted === 'object' ? await extracted : extracted;
     } catch (error) {
       return this.refuse(context, toAuthFailure(error, undefined, this.fief.options.retryAfter));
     }
@@ -93,7 +95,10 @@ export class FiefAuthGuard implements CanActivate {
    * The access token of the request, through the extractor of the context type.
    * @throws FiefInvalidRequestError when the credential is malformed or sent in more than one way.
    */
-  protected extractCredential(context: ExecutionContext, request: Record<string, any>): string | undefined {
+  protected extractCredential(
+    context: ExecutionContext,
+    request: Record<string, any>,
+  ): string | undefined | Promise<string | undefined> {
     const extractor = this.fief.options.tokenExtractors[context.getType()];
     if (!extractor) throw new Error(`No token extractor is configured for "${context.getType()}" contexts (tokenExtractors option).`);
     return extractor.extract(request, context);

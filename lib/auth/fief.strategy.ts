@@ -42,7 +42,7 @@ export class FiefStrategy extends PassportStrategy(FiefBearerStrategy, FIEF_STRA
     const { options } = this.fief;
     let accessToken: string | undefined;
     try {
-      accessToken = options.tokenExtractors.http?.extract(request);
+      accessToken = await options.tokenExtractors.http?.extract(request);
     } catch (error) {
       this.refuse(request, toAuthFailure(error, undefined, options.retryAfter));
     }

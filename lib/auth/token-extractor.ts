@@ -27,10 +27,11 @@ export class FiefInvalidRequestError extends FiefError {
 export interface FiefTokenExtractor {
   /**
    * @param context absent under `AuthGuard('fief')`, which does not pass it to strategies.
-   * @returns the token, or `undefined` when the request carries none.
-   * @throws FiefInvalidRequestError when a credential is there but malformed or ambiguous.
+   * @returns the token, or `undefined` when the request carries none; a promise for sources that
+   *   must do I/O (a session cookie whose access token needs a refresh).
+   * @throws FiefInvalidRequestError when a credential is there but malformed or ambiguous (or rejects with it).
    */
-  extract(request: any, context?: ExecutionContext): string | undefined;
+  extract(request: any, context?: ExecutionContext): string | undefined | Promise<string | undefined>;
 }
 
 /** Extractors by `ExecutionContext` type (`'http'`, `'ws'`, `'rpc'`, `'graphql'`). */

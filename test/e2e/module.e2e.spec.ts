@@ -1,9 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable, Module, UseGuards, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpException,
+  Injectable,
+  Module,
+  NotFoundException,
+  UseGuards,
+  type ExecutionContext,
+  type INestApplication,
+} from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { FiefAuthGuard, FiefModule, FiefService, Public } from '../../lib/index.js';
+import { FiefAuthGuard, FiefModule, FiefService, Permissions, Public, type FiefAuthFailure } from '../../lib/index.js';
 import { FiefDevServer } from '../../lib/testing/index.js';
 import { ADAPTERS, ANNE, createApp } from './fixtures.js';
 
@@ -39,6 +49,31 @@ class AppController {
 
   @Get('default')
   byDefault() {
+    return { ok: true };
+  }
+}
+
+/** Hides forbidden resources instead of answering 403: the override point users subclass. */
+@Injectable()
+class HidingGuard extends FiefAuthGuard {
+  protected override throwForbidden(_context: ExecutionContext, failure: FiefAuthFailure): never {
+    throw new NotFoundException(`Not found (${failure.error})`);
+  }
+}
+
+@Controller('custom')
+class CustomController {
+  @Get('default')
+  @UseGuards(FiefAuthGuard)
+  @Permissions('castles:read')
+  byDefault() {
+    return { ok: true };
+  }
+
+  @Get('hidden')
+  @UseGuards(HidingGuard)
+  @Permissions('castles:delete')
+  hidden() {
     return { ok: true };
   }
 }
@@ -111,6 +146,37 @@ describe('FiefModule registration', () => {
         await app?.close();
       }
     });
+  });
+
+  it('takes tokens from a custom (async) extractor, answers through exceptionFactory, and lets subclasses override', async () => {
+    const app = await createApp('express', {
+      imports: [
+        FiefModule.forRoot({
+          baseURL,
+          ...CLIENT,
+          tokenExtractors: { http: { extract: async (req) => req.headers['x-api-token'] } },
+          exceptionFactory: (failure) => new HttpException({ code: failure.error ?? 'unauthenticated' }, failure.status),
+        }),
+      ],
+      controllers: [CustomController],
+      providers: [HidingGuard],
+    });
+    try {
+      const server = app.getHttpServer();
+      expect((await request(server).get('/custom/default').set('X-Api-Token', anne)).status).toBe(200);
+      // The Authorization header is no longer read: that is no credential.
+      const none = await request(server).get('/custom/default').set('Authorization', `Bearer ${anne}`);
+      expect(none.status).toBe(401);
+      expect(none.body).toEqual({ code: 'unauthenticated' });
+      expect(none.headers['www-authenticate']).toBe('Bearer realm="fief"');
+      const bad = await request(server).get('/custom/default').set('X-Api-Token', 'not-a-token');
+      expect(bad.body).toEqual({ code: 'invalid_token' });
+      const hidden = await request(server).get('/custom/hidden').set('X-Api-Token', anne);
+      expect(hidden.status).toBe(404);
+      expect(hidden.body.message).toBe('Not found (insufficient_scope)');
+    } finally {
+      await app.close();
+    }
   });
 
   it('without globalGuard, routes without @UseGuards stay open', async () => {
