@@ -59,7 +59,7 @@ describe('CookieSealer', () => {
 
     const value = await sealer.seal({ at: 'x' }, inOneHour());
     const parts = value.split('.');
-    const flip = (s: string) => (s[5] === 'A' ? 'B' : 'A') + s.slice(1);
+    const flip = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1);
     for (const index of [0, 2, 3, 4]) {
       const tampered = [...parts];
       tampered[index] = flip(tampered[index]);
