@@ -95,6 +95,7 @@ export class FiefService {
   readonly userInfoCache: FiefUserInfoCache;
   private readonly logger = new Logger('Fief');
   private readonly loadingUsers = new Map<string, Promise<FiefUserInfo>>();
+  private readonly userInfoKeys = new WeakMap<FiefAccessTokenInfo, string>();
 
   /** @throws FiefError listing every mistake in the options. */
   constructor(
@@ -186,9 +187,29 @@ export class FiefService {
    *
    * @throws FiefUnavailableError when Fief cannot be reached; whatever the cache throws.
    */
-  async getUserInfo(accessTokenInfo: FiefAccessTokenInfo): Promise<FiefUserInfo> {
-    const key = userInfoCacheKey(accessTokenInfo.access_token);
-    const cached = await this.userInfoCache.get(key);
+  getUserInfo(accessTokenInfo: FiefAccessTokenInfo): Promise<FiefUserInfo> {
+    // The client shares one frozen info object per cached token: hash each token once, not per request.
+    let key = this.userInfoKeys.get(accessTokenInfo);
+    if (key === undefined) {
+      key = userInfoCacheKey(accessTokenInfo.access_token);
+      this.userInfoKeys.set(accessTokenInfo, key);
+    }
+    let cached: ReturnType<FiefUserInfoCache['get']>;
+    try {
+      cached = this.userInfoCache.get(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (cached !== undefined && typeof (cached as PromiseLike<unknown>).then !== 'function') return Promise.resolve(cached as FiefUserInfo);
+    return this.loadThroughCache(key, accessTokenInfo, cached);
+  }
+
+  private async loadThroughCache(
+    key: string,
+    accessTokenInfo: FiefAccessTokenInfo,
+    pending: ReturnType<FiefUserInfoCache['get']>,
+  ): Promise<FiefUserInfo> {
+    const cached = await pending;
     if (cached) return cached;
     let loading = this.loadingUsers.get(key);
     if (!loading) {
