@@ -11,4 +11,5 @@ export { resolveFiefLoginOptions } from './login-options.js';
 export { LoginRedirect } from './login-redirect.decorator.js';
 export { FiefLoginRedirectFilter } from './login-redirect.filter.js';
 export { isSafeReturnTo, sanitizeReturnTo } from './return-to.js';
+export { createFiefSessionExtractor } from './session-token-extractor.js';
 export { FiefSessionService, type FiefSession } from './session.service.js';

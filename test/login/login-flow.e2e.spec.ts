@@ -3,7 +3,6 @@ import { Controller, Get, Injectable, UnauthorizedException, UseGuards, type Can
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { parseSetCookie, type SetCookie } from 'cookie';
 import request from 'supertest';
 import { FiefClient } from '../../lib/client/fief-client.js';
 import { CookieSealer } from '../../lib/login/cookie-sealer.js';
@@ -11,10 +10,10 @@ import { FiefLoginModule, type FiefLoginModuleOptions } from '../../lib/login/fi
 import { LoginRedirect } from '../../lib/login/login-redirect.decorator.js';
 import { FiefSessionService } from '../../lib/login/session.service.js';
 import { FiefDevServer } from '../../lib/testing/fief-dev-server.js';
+import { ANNE, cookieHeader, jar, logIn as logInTo, setCookies, type Cookies } from './login-test-helpers.js';
 
 const SECRET = 'e2e-cookie-secret-e2e-cookie-secret-0123';
 const REDIRECT_URI = 'https://app.example/auth/callback';
-const ANNE = 'anne@bretagne.duchy';
 type Adapter = 'express' | 'fastify';
 
 /** A stand-in for `FiefAuthGuard`'s session path: the hook it calls, nothing else. */
@@ -44,30 +43,6 @@ class PagesController {
   }
 }
 
-interface Cookies {
-  [name: string]: string;
-}
-
-function setCookies(res: request.Response): SetCookie[] {
-  const header = res.headers['set-cookie'] as unknown as string[] | string | undefined;
-  return ([] as string[]).concat(header ?? []).map((line) => parseSetCookie(line));
-}
-
-/** What a browser's jar would hold after `res`: set cookies added, cleared ones removed. */
-function jar(res: request.Response, previous: Cookies = {}): Cookies {
-  const next = { ...previous };
-  for (const cookie of setCookies(res)) {
-    if (cookie.value && cookie.maxAge !== 0) next[cookie.name] = cookie.value as string;
-    else delete next[cookie.name];
-  }
-  return next;
-}
-
-const cookieHeader = (cookies: Cookies) =>
-  Object.entries(cookies)
-    .map(([name, value]) => `${name}=${value}`)
-    .join('; ');
-
 describe.each<Adapter>(['express', 'fastify'])('browser login flow on %s', (adapter) => {
   let dev: FiefDevServer;
   let app: INestApplication;
@@ -89,18 +64,7 @@ describe.each<Adapter>(['express', 'fastify'])('browser login flow on %s', (adap
     return created;
   }
 
-  /** Runs the whole flow: our login route, Fief's login (headless), our callback. */
-  async function logIn(returnTo?: string, email = ANNE) {
-    const start = await request(server).get('/auth/login').query(returnTo === undefined ? {} : { returnTo });
-    expect(start.status).toBe(302);
-    const fief = await dev.login(start.headers.location, { email });
-    expect(fief.code).toBeDefined();
-    const callbackUrl = new URL(fief.url);
-    const callback = await request(server)
-      .get(`/auth/callback${callbackUrl.search}`)
-      .set('Cookie', cookieHeader(jar(start)));
-    return { start, fief, callbackUrl, callback, cookies: jar(callback, jar(start)) };
-  }
+  const logIn = (returnTo?: string, email = ANNE) => logInTo(server, dev, { returnTo, email });
 
   beforeAll(async () => {
     dev = new FiefDevServer({
