@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -60,6 +60,8 @@ export interface FiefDevServerOptions {
   keySize?: 2048 | 4096;
   /** Lifetime of refresh tokens, in seconds. @default 30 days */
   refreshTokenTtl?: number;
+  /** When false, logs each request and every server error of oidc-provider to the console. @default true */
+  silent?: boolean;
 }
 
 /** The endpoints whose requests are counted and which can be made to fail. */
@@ -94,6 +96,7 @@ export const DEFAULT_DEV_CLIENT: Readonly<FiefDevClient> = Object.freeze({
 });
 
 const DAY = 86_400;
+const PKCE_VERIFIER = /^[\w.~-]{43,128}$/;
 const LOCAL_REDIRECT = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//;
 const USER_ENDPOINTS = new Set(['/api/userinfo', '/api/profile', '/api/password', '/api/email/change', '/api/email/verify']);
 
@@ -146,6 +149,8 @@ export class FiefDevServer {
   private readonly faults = new Map<FiefDevEndpoint, FiefDevFault>();
   private readonly verificationCodes = new Map<string, { code: string; email: string }>();
   private readonly sockets = new Set<Socket>();
+  /** Local redirect URIs seen at /authorize, by client, for the clients that list none of their own. */
+  private readonly localRedirects = new Map<string, Set<string>>();
   private readonly adapter = createMemoryAdapter((clientId) => {
     const client = this.clientList.find((c) => c.clientId === clientId);
     return client && this.clientMetadata(client);
@@ -153,6 +158,7 @@ export class FiefDevServer {
   private readonly cookieKeys = [randomBytes(32).toString('hex')];
   private server?: Server;
   private provider?: Provider;
+  private providerCallback?: ReturnType<Provider['callback']>;
   private base?: string;
   private issuerValue?: string;
 
@@ -180,7 +186,7 @@ export class FiefDevServer {
     this.server = server;
     this.base = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
     this.issuerValue = this.options.issuer ?? this.base;
-    this.provider = this.createProvider();
+    this.setProvider();
     return this.base;
   }
 
@@ -258,7 +264,7 @@ export class FiefDevServer {
     const key = await createSigningKey(this.options.keySize ?? 2048);
     if (options.keepOld === false) this.keys.length = 0;
     this.keys.unshift(key);
-    if (this.server) this.provider = this.createProvider();
+    if (this.server) this.setProvider();
   }
 
   /**
@@ -416,7 +422,7 @@ export class FiefDevServer {
       token_endpoint: `${base}/api/token`,
       userinfo_endpoint: `${base}/api/userinfo`,
       jwks_uri: `${base}/.well-known/jwks.json`,
-      registration_endpoint: `${base}/api/register`,
+      registration_endpoint: `${base}/register`,
       scopes_supported: ['openid', 'offline_access'],
       response_types_supported: ['code'],
       grant_types_supported: ['authorization_code', 'refresh_token'],
@@ -426,7 +432,7 @@ export class FiefDevServer {
       id_token_encryption_enc_values_supported: ['A256CBC-HS512'],
       userinfo_signing_alg_values_supported: ['none'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      claims_supported: ['sub', 'email', 'email_verified', 'is_active', 'tenant_id', 'fields', 'acr', 'auth_time'],
+      claims_supported: ['email', 'tenant_id'],
       acr_values_supported: ['0', '1'],
       code_challenge_methods_supported: ['plain', 'S256'],
       request_parameter_supported: false,
@@ -438,7 +444,7 @@ export class FiefDevServer {
       client_id: client.clientId,
       client_secret: client.clientSecret,
       token_endpoint_auth_method: client.clientSecret ? 'client_secret_basic' : 'none',
-      redirect_uris: client.redirectUris ?? ['http://127.0.0.1/callback'],
+      redirect_uris: client.redirectUris ?? this.localRedirectsOf(client.clientId),
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       ...(client.encryptionKey
@@ -449,6 +455,34 @@ export class FiefDevServer {
           }
         : {}),
     };
+  }
+
+  /** The provider signs with the keys it was built with, so a key rotation builds a new one on the same storage. */
+  private setProvider() {
+    this.provider = this.createProvider();
+    this.providerCallback = this.provider.callback();
+  }
+
+  private localRedirectsOf(clientId: string): string[] {
+    const seen = [...(this.localRedirects.get(clientId) ?? [])];
+    // oidc-provider needs at least one; this one is never the URI of a real request.
+    return seen.length > 0 ? seen : ['http://127.0.0.1/callback'];
+  }
+
+  /**
+   * Fief checks redirect URIs exactly; the dev server by default accepts any local URL, so that
+   * tests and the sample can use whatever port they got. It does so without touching oidc-provider:
+   * a local URI met at /authorize is registered on the client (whose metadata oidc-provider reads
+   * through the adapter), and oidc-provider's own exact check then passes.
+   */
+  private learnLocalRedirect(url: URL) {
+    const clientId = url.searchParams.get('client_id') ?? '';
+    const client = this.clientList.find((c) => c.clientId === clientId);
+    const redirectUri = url.searchParams.get('redirect_uri') ?? '';
+    if (!client || client.redirectUris || !LOCAL_REDIRECT.test(redirectUri)) return;
+    if (!URL.canParse(redirectUri) || new URL(redirectUri).hash) return;
+    const seen = this.localRedirects.get(clientId) ?? new Set<string>();
+    this.localRedirects.set(clientId, seen.add(redirectUri));
   }
 
   private createProvider(): Provider {
@@ -525,18 +559,16 @@ export class FiefDevServer {
       },
     };
     const provider = new Provider(this.issuer, configuration);
-    // Redirect URIs are open to any local URL unless a client lists its own, so tests and the
-    // sample can use whatever port they got.
-    const open = new Set(this.clientList.filter((client) => !client.redirectUris).map((client) => client.clientId));
-    const { Client } = provider;
-    const original = Client.prototype.redirectUriAllowed;
-    Client.prototype.redirectUriAllowed = function (this: { clientId: string }, uri: string) {
-      return open.has(this.clientId) ? LOCAL_REDIRECT.test(uri) : original.call(this, uri);
-    };
+    if (this.options.silent === false) {
+      provider.on('server_error', (_ctx, error) => console.error('[fief-dev-server] server error', error));
+    }
     return provider;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.options.silent === false) {
+      res.on('finish', () => console.info(`[fief-dev-server] ${req.method} ${req.url} ${res.statusCode}`));
+    }
     try {
       const url = new URL(req.url ?? '/', this.baseURL);
       const endpoint = this.endpointOf(url.pathname);
@@ -550,8 +582,13 @@ export class FiefDevServer {
       if (USER_ENDPOINTS.has(url.pathname)) return await this.userApi(url.pathname, req, res);
       const interaction = /^\/interaction\/([\w-]+)(\/login)?$/.exec(url.pathname);
       if (interaction) return await this.interact(req, res, url, Boolean(interaction[2]));
-      if (url.pathname === '/authorize') this.askConsentForOfflineAccess(req, url);
-      this.provider!.callback()(req, res);
+      if (url.pathname === '/authorize') {
+        this.learnLocalRedirect(url);
+        this.acceptPlainPkce(url);
+        this.askConsentForOfflineAccess(url);
+        req.url = `${url.pathname}${url.search}`;
+      }
+      await this.providerCallback!(req, res);
     } catch (error) {
       if (!res.headersSent) this.json(res, 500, { error: 'server_error', error_description: String(error) });
     }
@@ -599,12 +636,23 @@ export class FiefDevServer {
    * oidc-provider drops `offline_access` unless the request prompts for consent, whereas Fief
    * grants it; asking for consent here (our interaction always gives it) gives Fief's behaviour.
    */
-  private askConsentForOfflineAccess(req: IncomingMessage, url: URL) {
+  private askConsentForOfflineAccess(url: URL) {
     const scope = url.searchParams.get('scope')?.split(' ') ?? [];
-    if (scope.includes('offline_access') && !url.searchParams.get('prompt')) {
-      url.searchParams.set('prompt', 'consent');
-      req.url = `${url.pathname}${url.search}`;
-    }
+    if (scope.includes('offline_access') && !url.searchParams.get('prompt')) url.searchParams.set('prompt', 'consent');
+  }
+
+  /**
+   * Fief accepts PKCE `plain` (and takes it when no method is given, as RFC 7636 says); oidc-provider
+   * knows only S256. A plain challenge is the verifier itself, so its S256 hash is the S256 challenge
+   * of the same verifier: the token endpoint then checks the verifier exactly as Fief would.
+   */
+  private acceptPlainPkce(url: URL) {
+    const challenge = url.searchParams.get('code_challenge');
+    const method = url.searchParams.get('code_challenge_method') ?? 'plain';
+    // A malformed one is left for oidc-provider to refuse at once, rather than at the token endpoint.
+    if (!challenge || method !== 'plain' || !PKCE_VERIFIER.test(challenge)) return;
+    url.searchParams.set('code_challenge', createHash('sha256').update(challenge).digest('base64url'));
+    url.searchParams.set('code_challenge_method', 'S256');
   }
 
   private async interact(req: IncomingMessage, res: ServerResponse, url: URL, submitted: boolean) {
@@ -616,6 +664,10 @@ export class FiefDevServer {
     if (!user) {
       const html = renderLoginPage({ action: `${url.pathname.replace(/\/login$/, '')}/login`, users: this.userList, unknown: email });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+      return;
+    }
+    if (!user.isActive) {
+      await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user is inactive' });
       return;
     }
     const clientId = params.client_id!;
@@ -693,7 +745,7 @@ export class FiefDevServer {
         requiredClaims: ['exp', 'sub', 'scope'],
       });
       const found = this.findUser(payload.sub!);
-      return found ? { payload, found } : undefined;
+      return found?.isActive ? { payload, found } : undefined;
     } catch {
       return undefined;
     }
