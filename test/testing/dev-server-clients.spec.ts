@@ -59,7 +59,7 @@ describe('FiefDevServer clients', () => {
   });
 
   it("accepts Fief's plain PKCE, also when no method is given, and checks the verifier", async () => {
-    for (const method of [{ code_challenge_method: 'plain' }, {}]) {
+    for (const method of [{ code_challenge_method: 'plain' }, {}] as Record<string, string>[]) {
       const codeVerifier = verifier();
       const redirect = 'http://127.0.0.1:9999/callback';
       const { code } = await dev.login(authorizeUrl({ code_challenge: codeVerifier, ...method }));
