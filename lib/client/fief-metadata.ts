@@ -1,5 +1,5 @@
 import { base64url, importJWK, type JWK } from 'jose';
-import { FiefUnavailableError } from './errors.js';
+import { FiefRequestError, FiefUnavailableError } from './errors.js';
 import { expectObject, requestFiefJson, type FiefHttpSettings } from './fief-http.js';
 
 /** The parts of Fief's discovery document the client uses. */
@@ -93,7 +93,9 @@ export class FiefMetadata {
       })
       .catch((error: unknown) => {
         this.lastKeysError =
-          error instanceof FiefUnavailableError ? error : new FiefUnavailableError('Fief keys could not be fetched', { cause: error });
+          error instanceof FiefUnavailableError
+            ? error
+            : new FiefUnavailableError(`Fief keys could not be fetched: ${(error as Error)?.message ?? String(error)}`, { cause: error });
         if (this.keysCache) this.keysCache.refreshAt = Date.now() + this.cooldown;
         throw this.lastKeysError;
       })
@@ -101,9 +103,24 @@ export class FiefMetadata {
     return this.keysFlight;
   }
 
+  /**
+   * Discovery and JWKS are public documents: a 4xx there is no verdict on anyone's credentials but a
+   * wrong baseURL or a broken Fief, so it must surface as "unavailable" (503), not as a request error.
+   */
+  private async requestMetadata(what: string, url: string): Promise<unknown> {
+    try {
+      return await requestFiefJson(this.http, what, url);
+    } catch (error) {
+      if (!(error instanceof FiefRequestError)) throw error;
+      throw new FiefUnavailableError(`Fief ${what} at ${url} answered ${error.status}; check baseURL (and the tenant path)`, {
+        cause: error,
+      });
+    }
+  }
+
   private async fetchDiscovery(): Promise<FiefDiscovery> {
     const url = `${this.baseURL}/.well-known/openid-configuration`;
-    const document = expectObject(await requestFiefJson(this.http, 'discovery', url), `discovery document at ${url}`);
+    const document = expectObject(await this.requestMetadata('discovery', url), `discovery document at ${url}`);
     const field = (name: keyof FiefDiscovery): string => {
       const value = document[name];
       if (typeof value !== 'string' || !/^https?:\/\//.test(value)) {
@@ -123,12 +140,15 @@ export class FiefMetadata {
   private async fetchKeys(): Promise<Map<string, CryptoKey>> {
     this.lastKeysAttempt = Date.now();
     const { jwks_uri: url } = await this.discovery();
-    const jwks = expectObject(await requestFiefJson(this.http, 'JWKS', url), `JWKS at ${url}`);
+    const jwks = expectObject(await this.requestMetadata('JWKS', url), `JWKS at ${url}`);
     if (!Array.isArray(jwks.keys)) throw new FiefUnavailableError(`Fief JWKS at ${url} has no "keys" array`);
     const keys = new Map<string, CryptoKey>();
     for (const candidate of jwks.keys as unknown[]) {
       const jwk = usableSigningJwk(candidate);
-      if (jwk && !keys.has(jwk.kid!)) keys.set(jwk.kid!, (await importJWK(jwk, 'RS256')) as CryptoKey);
+      if (!jwk || keys.has(jwk.kid!)) continue;
+      // One entry WebCrypto cannot import must not take the tenant's genuine key down with it.
+      const key = await importJWK(jwk, 'RS256').catch(() => undefined);
+      if (key) keys.set(jwk.kid!, key as CryptoKey);
     }
     if (keys.size === 0) {
       throw new FiefUnavailableError(`Fief JWKS at ${url} has no usable RS256 public signing key (RSA >= ${MIN_RSA_BITS} bits, with a kid)`);

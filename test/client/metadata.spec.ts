@@ -214,6 +214,45 @@ describe('FiefClient against a Fief that answers badly', () => {
     }
   });
 
+  it('maps a 404 discovery (wrong baseURL or tenant path) to FiefUnavailableError, on every path', async () => {
+    const fief = new FiefClient({ baseURL: `${dev.baseURL}/no-such-tenant`, clientId: 'fief-dev-client', clientSecret: 'fief-dev-secret' });
+    const token = await dev.issueAccessToken();
+    for (const call of [fief.verifyAccessToken(token), fief.authUrl('http://127.0.0.1:9999/cb'), fief.authRefreshToken('r'), fief.userinfo(token)]) {
+      const error = await call.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(FiefUnavailableError);
+      expect((error as Error).message).toMatch(/discovery at .*\/no-such-tenant\/.* answered 404; check baseURL/);
+    }
+  });
+
+  it('maps a 404 JWKS to FiefUnavailableError, and recovers on the next call once the JWKS answers', async () => {
+    const genuine = dev.signingKey.publicJwk;
+    let jwks: { status: number; body: unknown } = { status: 404, body: { detail: 'Not Found' } };
+    const stub = await startStubServer((req, res, base) => {
+      if (req.url === '/.well-known/openid-configuration') {
+        return sendJson(res, 200, {
+          issuer: dev.issuer,
+          authorization_endpoint: `${base}/authorize`,
+          token_endpoint: `${base}/api/token`,
+          userinfo_endpoint: `${base}/api/userinfo`,
+          jwks_uri: `${base}/.well-known/jwks.json`,
+        });
+      }
+      sendJson(res, jwks.status, jwks.body);
+    });
+    try {
+      const fief = new FiefClient({ baseURL: stub.baseURL, clientId: 'fief-dev-client', jwksCooldown: 0 });
+      const token = await dev.issueAccessToken();
+      const error = await fief.verifyAccessToken(token).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(FiefUnavailableError);
+      expect((error as Error).message).toMatch(/JWKS at .* answered 404/);
+
+      jwks = { status: 200, body: { keys: [genuine] } };
+      expect((await fief.verifyAccessToken(token)).id).toBe(dev.users[0].id);
+    } finally {
+      await stub.close();
+    }
+  });
+
   it('refuses a discovery document without the endpoints it needs', async () => {
     const stub = await startStubServer((_req, res) => sendJson(res, 200, { issuer: 'https://fief.example' }));
     try {
