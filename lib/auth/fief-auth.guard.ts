@@ -8,6 +8,15 @@ import type { FiefAuthFailure } from './fief-auth-failure.js';
 import { buildWwwAuthenticate, createFiefAuthException, MISSING_CREDENTIAL, toAuthFailure } from './fief-auth-responses.js';
 import type { FiefRequestContext } from './fief-request.interface.js';
 import { FiefRoutePolicies, type FiefRoutePolicy } from './route-policy.js';
+import { FiefInvalidRequestError } from './token-extractor.js';
+
+// Custom extractors may hand back header values as they come: '' and null mean none, anything
+// but a string (e.g. a repeated header's array) is a malformed credential, never a pass.
+function credentialOrNone(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new FiefInvalidRequestError('The access token must be sent once, as a string.', 400);
+  return value;
+}
 
 /**
  * Authenticates requests with Fief access tokens and enforces `@Scopes`, `@Permissions`, `@Acr`,
@@ -55,7 +64,7 @@ export class FiefAuthGuard implements CanActivate {
     try {
       const extracted = this.extractCredential(context, request);
       // Only async sources (e.g. a session cookie that may need a refresh) pay for an extra await.
-      accessToken = typeof extracted === 'object' ? await extracted : extracted;
+      accessToken = credentialOrNone(typeof extracted === 'object' ? await extracted : extracted);
     } catch (error) {
       return this.refuse(context, toAuthFailure(error, undefined, this.fief.options.retryAfter));
     }

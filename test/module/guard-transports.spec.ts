@@ -52,6 +52,10 @@ describe('FiefAuthGuard outside HTTP', () => {
     const guard = new WsGuard(new Reflector(), service);
     const anonymous = guard.canActivate(context('ws', Handlers.prototype.guarded, [{ handshake: { auth: {} } }]));
     await expect(anonymous).rejects.toMatchObject({ status: 401 });
+    const empty = guard.canActivate(context('ws', Handlers.prototype.guarded, [{ handshake: { auth: { token: '' } } }]));
+    await expect(empty).rejects.toMatchObject({ status: 401, response: expect.objectContaining({ message: expect.stringContaining('required') }) });
+    const twice = guard.canActivate(context('ws', Handlers.prototype.guarded, [{ handshake: { auth: { token: ['a', 'b'] } } }]));
+    await expect(twice).rejects.toMatchObject({ status: 400 });
     const garbage = guard.canActivate(context('ws', Handlers.prototype.guarded, [{ handshake: { auth: { token: 'garbage' } } }]));
     await expect(garbage).rejects.toMatchObject({ status: 401, message: expect.any(String) });
   });
