@@ -4,7 +4,7 @@
  * tokens forged with the dev server's own key (its discovery points at the dev server's JWKS).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { base64url, generateKeyPair, SignJWT } from 'jose';
+import { base64url, CompactEncrypt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createHash } from 'node:crypto';
 import { FiefClient } from '../../lib/client/fief-client.js';
 import { FiefIdTokenInvalid, FiefUnavailableError } from '../../lib/client/errors.js';
@@ -90,6 +90,41 @@ describe('FiefClient ID token verification', () => {
     expect(await callbackError()).toBeInstanceOf(FiefIdTokenInvalid);
     answer('not.a.jwt');
     expect(await callbackError()).toBeInstanceOf(FiefIdTokenInvalid);
+  });
+
+  it('with an encryptionKey, accepts only RSA-OAEP-256/A256CBC-HS512 JWEs around a genuine signed token', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RSA-OAEP-256', { extractable: true });
+    const decrypting = new FiefClient({
+      baseURL: stub.baseURL,
+      clientId: 'fief-dev-client',
+      clientSecret: 'fief-dev-secret',
+      encryptionKey: JSON.stringify(await exportJWK(privateKey)),
+    });
+    const encrypt = (jws: string, enc = 'A256CBC-HS512') =>
+      new CompactEncrypt(new TextEncoder().encode(jws)).setProtectedHeader({ alg: 'RSA-OAEP-256', enc, cty: 'JWT' }).encrypt(publicKey);
+    const callback = () => decrypting.authCallback('the-code', REDIRECT).catch((error: unknown) => error);
+
+    answer(await encrypt(await dev.issueIdToken()));
+    expect(await decrypting.authCallback('the-code', REDIRECT)).toEqual([
+      expect.objectContaining({ access_token: ACCESS_TOKEN }),
+      expect.objectContaining({ email: 'anne@bretagne.duchy' }),
+    ]);
+
+    const refusals: [string, RegExp][] = [
+      [await dev.issueIdToken(), /not encrypted/],
+      [await encrypt(await dev.issueIdToken(), 'A128GCM'), /cannot be decrypted/],
+      [await encrypt(await dev.issueIdToken({ claims: { aud: ['other-client'] } })), /aud/],
+    ];
+    const { privateKey: foreignSigner } = await generateKeyPair('RS256');
+    const claims = JSON.parse(new TextDecoder().decode(base64url.decode((await dev.issueIdToken()).split('.')[1])));
+    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: dev.signingKey.kid }).sign(foreignSigner);
+    refusals.push([await encrypt(forged), /signature/]);
+    for (const [idToken, message] of refusals) {
+      answer(idToken);
+      const error = await callback();
+      expect(error).toBeInstanceOf(FiefIdTokenInvalid);
+      expect((error as Error).message).toMatch(message);
+    }
   });
 
   it('maps a token response without the tokens to FiefUnavailableError', async () => {
