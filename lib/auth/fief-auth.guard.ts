@@ -8,15 +8,7 @@ import type { FiefAuthFailure } from './fief-auth-failure.js';
 import { buildWwwAuthenticate, createFiefAuthException, MISSING_CREDENTIAL, toAuthFailure } from './fief-auth-responses.js';
 import type { FiefRequestContext } from './fief-request.interface.js';
 import { FiefRoutePolicies, type FiefRoutePolicy } from './route-policy.js';
-import { FiefInvalidRequestError } from './token-extractor.js';
-
-// Custom extractors may hand back header values as they come: '' and null mean none, anything
-// but a string (e.g. a repeated header's array) is a malformed credential, never a pass.
-function credentialOrNone(value: unknown): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw new FiefInvalidRequestError('The access token must be sent once, as a string.', 400);
-  return value;
-}
+import { credentialOrNone } from './token-extractor.js';
 
 /**
  * Authenticates requests with Fief access tokens and enforces `@Scopes`, `@Permissions`, `@Acr`,

@@ -7,6 +7,7 @@ import { FiefBearerStrategy } from './fief-bearer.strategy.js';
 import type { FiefAuthFailure } from './fief-auth-failure.js';
 import { createFiefAuthException, MISSING_CREDENTIAL, refusalHeaders, toAuthFailure } from './fief-auth-responses.js';
 import { FIEF_PASSPORT_CHECK } from './fief-passport.interceptor.js';
+import { credentialOrNone } from './token-extractor.js';
 import { FIEF_STRATEGY_NAME } from '../fief.constants.js';
 
 /**
@@ -42,7 +43,7 @@ export class FiefStrategy extends PassportStrategy(FiefBearerStrategy, FIEF_STRA
     const { options } = this.fief;
     let accessToken: string | undefined;
     try {
-      accessToken = await options.tokenExtractors.http?.extract(request);
+      accessToken = credentialOrNone(await options.tokenExtractors.http?.extract(request));
     } catch (error) {
       this.refuse(request, toAuthFailure(error, undefined, options.retryAfter));
     }

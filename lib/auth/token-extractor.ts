@@ -99,3 +99,14 @@ export const bearerHeaderExtractor: FiefTokenExtractor = {
     return parseBearerAuthorization(header);
   },
 };
+
+/**
+ * What an extractor returned, as a token or `undefined`. Custom extractors may hand back header
+ * values as they come: `''` and `null` mean none; anything but a string (e.g. a repeated header's
+ * array) is a malformed credential, never a pass.
+ */
+export function credentialOrNone(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new FiefInvalidRequestError('The access token must be sent once, as a string.', 400);
+  return value;
+}
