@@ -493,7 +493,9 @@ export class FiefDevServer {
       cookies: { keys: this.cookieKeys },
       acrValues: ['0', '1'],
       scopes: ['openid', 'offline_access'],
-      claims: { openid: ['sub', 'email', 'email_verified', 'is_active', 'tenant_id', 'fields'] },
+      // acr and auth_time are listed under openid so that ID tokens always carry them, as Fief's do,
+      // not only when the client asks for them with the claims parameter.
+      claims: { openid: ['sub', 'email', 'email_verified', 'is_active', 'tenant_id', 'fields', 'azp', 'acr', 'auth_time'] },
       conformIdTokenClaims: false,
       responseTypes: ['code'],
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
@@ -518,16 +520,26 @@ export class FiefDevServer {
           }),
         },
       },
-      async findAccount(_ctx, sub) {
+      async findAccount(ctx, sub) {
         const user = users.findUser(sub);
         if (!user) return undefined;
-        return { accountId: user.id!, claims: async () => ({ sub: user.id!, ...users.userClaims(user) }) };
+        return {
+          accountId: user.id!,
+          claims: async () => ({ sub: user.id!, ...users.userClaims(user), azp: ctx.oidc.client?.clientId }),
+        };
       },
       extraTokenClaims: async (ctx, token) => {
         const user = 'accountId' in token && token.accountId ? this.findUser(token.accountId as string) : undefined;
         // Fief answers a refresh with acr "0": only an interactive login proves level 1.
-        const refreshed = (ctx as KoaContextWithOIDC).oidc?.params?.grant_type === 'refresh_token';
-        return { permissions: user?.permissions ?? [], acr: refreshed ? '0' : '1', azp: token.clientId };
+        const oidc = (ctx as KoaContextWithOIDC).oidc;
+        const refreshed = oidc?.params?.grant_type === 'refresh_token';
+        const authTime = (oidc?.entities.AuthorizationCode ?? oidc?.entities.RefreshToken)?.authTime;
+        return {
+          permissions: user?.permissions ?? [],
+          acr: refreshed ? '0' : '1',
+          azp: token.clientId,
+          ...(authTime ? { auth_time: authTime } : {}),
+        };
       },
       formats: {
         customizers: {

@@ -103,6 +103,7 @@ describe('FiefDevServer', () => {
       azp: CLIENT.clientId,
       scope: 'openid',
       acr: '1',
+      auth_time: expect.any(Number),
       permissions: ['castles:read', 'castles:create'],
     });
     expect(access).not.toHaveProperty('jti');
@@ -116,6 +117,9 @@ describe('FiefDevServer', () => {
       is_active: true,
       tenant_id: dev.tenantId,
       fields: { first_name: 'Anne', last_name: 'De Bretagne' },
+      azp: CLIENT.clientId,
+      acr: '1',
+      auth_time: access.auth_time,
     });
     expect(id).not.toHaveProperty('scope');
   });
@@ -161,7 +165,17 @@ describe('FiefDevServer', () => {
     expect(refreshed.status).toBe(200);
     const next = (await refreshed.json()) as Record<string, string>;
     expect(next.refresh_token).not.toEqual(tokens.refresh_token);
-    expect(await verify(next.access_token)).toMatchObject({ scope: 'openid', acr: '0' });
+    expect(await verify(next.access_token)).toMatchObject({ scope: 'openid', acr: '0', auth_time: expect.any(Number) });
+
+    const widened = await token({
+      grant_type: 'refresh_token',
+      refresh_token: next.refresh_token,
+      client_id: CLIENT.clientId,
+      client_secret: CLIENT.clientSecret,
+      scope: 'openid offline_access castles',
+    });
+    expect(widened.status).toBe(400);
+    expect(await widened.json()).toMatchObject({ error: 'invalid_scope' });
 
     const reused = await token({
       grant_type: 'refresh_token',
