@@ -1,6 +1,12 @@
 import { FiefRequestError, FiefUnavailableError } from './errors.js';
 import type { FiefFetch } from './types.js';
 
+/**
+ * Largest answer read from Fief. Its documents are a few kilobytes (a JWKS of 4096-bit keys, a
+ * token response); the bound keeps a broken or hostile endpoint from filling the process's memory.
+ */
+export const MAX_FIEF_ANSWER_BYTES = 1024 * 1024;
+
 /** How the client reaches Fief: which `fetch`, and how long any request may take. */
 export interface FiefHttpSettings {
   fetch: FiefFetch;
@@ -21,7 +27,7 @@ export async function requestFiefJson(
   init: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<unknown> {
   let response: Response;
-  let text: string;
+  let text: string | undefined;
   try {
     response = await http.fetch(url, {
       ...init,
@@ -30,7 +36,7 @@ export async function requestFiefJson(
       signal: AbortSignal.timeout(http.timeout),
     });
     // The body is read under the same timeout signal: a server that sends headers then stalls is caught too.
-    text = await response.text();
+    text = await readBounded(response, MAX_FIEF_ANSWER_BYTES);
   } catch (error) {
     // Duck-typed: fetch's DOMException may come from another realm than this module's Error.
     const name = (error as { name?: unknown } | null)?.name;
@@ -39,6 +45,9 @@ export async function requestFiefJson(
         ? `did not answer within ${http.timeout} ms`
         : `is unreachable (${describe(error)})`;
     throw new FiefUnavailableError(`Fief ${what} at ${url} ${reason}`, { cause: error });
+  }
+  if (text === undefined) {
+    throw new FiefUnavailableError(`Fief ${what} at ${url} answered more than ${MAX_FIEF_ANSWER_BYTES} bytes`);
   }
   const status = response.status;
   if (status >= 400 && status < 500) throw new FiefRequestError(status, text);
@@ -65,6 +74,36 @@ export function expectObject(value: unknown, what: string): Record<string, unkno
     throw new FiefUnavailableError(`Fief ${what} is not a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+/** The body as text, or `undefined` once it exceeds `max` bytes (the rest is not read). */
+async function readBounded(response: Response, max: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > max) {
+    await response.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 function describe(error: unknown): string {

@@ -253,6 +253,25 @@ describe('FiefClient against a Fief that answers badly', () => {
     }
   });
 
+  it.each([
+    ['declares', true],
+    ['streams without declaring', false],
+  ])('stops reading a discovery that %s more than 1 MiB, and says so', async (_name, declared) => {
+    const huge = JSON.stringify({ issuer: 'https://fief.example', padding: 'x'.repeat(2 * 1024 * 1024) });
+    const stub = await startStubServer((_req, res) => {
+      res.writeHead(200, declared ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(huge) } : { 'content-type': 'application/json' });
+      res.end(huge);
+    });
+    try {
+      const fief = new FiefClient({ baseURL: stub.baseURL, clientId: 'fief-dev-client' });
+      const error = await fief.authUrl('http://127.0.0.1:9999/cb').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(FiefUnavailableError);
+      expect((error as Error).message).toMatch(/answered more than 1048576 bytes/);
+    } finally {
+      await stub.close();
+    }
+  });
+
   it('refuses a discovery document without the endpoints it needs', async () => {
     const stub = await startStubServer((_req, res) => sendJson(res, 200, { issuer: 'https://fief.example' }));
     try {
