@@ -1,8 +1,7 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { FiefAuthGuard } from './auth/fief-auth.guard.js';
 import { FiefPassportInterceptor } from './auth/fief-passport.interceptor.js';
-import { FiefStrategy } from './auth/fief.strategy.js';
 import type { FiefModuleExtras } from './fief-module-options.interface.js';
 import {
   FIEF_ASYNC_OPTIONS_TYPE,
@@ -10,6 +9,30 @@ import {
   FiefConfigurableModule,
 } from './fief.module-definition.js';
 import { FiefService } from './fief.service.js';
+import { FIEF_PASSPORT_STRATEGY } from './fief.constants.js';
+
+const logger = new Logger('FiefModule');
+
+/**
+ * The passport strategy `'fief'`, registered only when `@nestjs/passport` and `passport` load, so
+ * apps without passport do not need them. Loading a module is the only work: no network I/O.
+ */
+const passportStrategyProvider: Provider = {
+  provide: FIEF_PASSPORT_STRATEGY,
+  inject: [FiefService],
+  useFactory: async (fief: FiefService) => {
+    let strategy: typeof import('./auth/fief.strategy.js');
+    try {
+      strategy = await import('./auth/fief.strategy.js');
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+      logger.log(`AuthGuard('fief') is unavailable: ${(error as Error).message.split('\n')[0]}`);
+      return null;
+    }
+    return new strategy.FiefStrategy(fief);
+  },
+};
 
 function withExtras(definition: DynamicModule, extras: FiefModuleExtras): DynamicModule {
   const providers: Provider[] = [...(definition.providers ?? [])];
@@ -35,7 +58,7 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras): Dynami
  * })
  */
 @Module({
-  providers: [FiefService, FiefStrategy, { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor }],
+  providers: [FiefService, passportStrategyProvider, { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor }],
   exports: [FiefService],
 })
 export class FiefModule extends FiefConfigurableModule {

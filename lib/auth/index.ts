@@ -4,10 +4,10 @@ export type { FiefAuthFailure } from './fief-auth-failure.js';
 export { FiefAuthGuard } from './fief-auth.guard.js';
 export { AccessToken, AccessTokenInfo, Acr, CurrentUser, OptionalAuth, Permissions, Public, Scopes } from './fief-auth.decorators.js';
 export { buildWwwAuthenticate, createFiefAuthException, toAuthFailure } from './fief-auth-responses.js';
-export { FiefBearerStrategy } from './fief-bearer.strategy.js';
 export { FiefPassportInterceptor } from './fief-passport.interceptor.js';
 export type { FiefAuthenticatedRequest, FiefRequestContext } from './fief-request.interface.js';
-export { FiefStrategy } from './fief.strategy.js';
+// FiefStrategy is not re-exported: it imports @nestjs/passport, which FiefModule loads only if installed.
+export type { FiefStrategy } from './fief.strategy.js';
 export { FiefRoutePolicies, resolveRoutePolicy, type FiefRoutePolicy } from './route-policy.js';
 export {
   bearerHeaderExtractor,
