@@ -1,0 +1,22 @@
+import { describe, expect, it, jest } from '@jest/globals';
+import { Test } from '@nestjs/testing';
+
+// As if @nestjs/passport were not installed: the strategy module fails to load the way Node reports it.
+jest.unstable_mockModule('../../lib/auth/fief.strategy.js', () => {
+  throw Object.assign(new Error("Cannot find package '@nestjs/passport'"), { code: 'ERR_MODULE_NOT_FOUND' });
+});
+
+const { FiefModule, FiefService, FIEF_PASSPORT_STRATEGY } = await import('../../lib/index.js');
+
+describe('FiefModule without passport', () => {
+  it('boots without the strategy', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [FiefModule.forRoot({ baseURL: 'http://127.0.0.1:9', clientId: 'id', clientSecret: 'secret' })],
+    })
+      .setLogger({ log: () => {}, error: () => {}, warn: () => {} })
+      .compile();
+    expect(moduleRef.get(FiefService)).toBeInstanceOf(FiefService);
+    expect(moduleRef.get(FIEF_PASSPORT_STRATEGY)).toBeNull();
+    await moduleRef.close();
+  });
+});
