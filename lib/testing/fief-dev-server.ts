@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { default as Provider, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import {
   createLocalJWKSet,
   exportJWK,
@@ -157,7 +157,9 @@ export class FiefDevServer {
   });
   private readonly cookieKeys = [randomBytes(32).toString('hex')];
   private server?: Server;
+  private ProviderClass?: typeof Provider;
   private provider?: Provider;
+  private starting?: Promise<string>;
   private providerCallback?: ReturnType<Provider['callback']>;
   private base?: string;
   private issuerValue?: string;
@@ -169,9 +171,26 @@ export class FiefDevServer {
     if (this.clientList.length === 0) throw new Error('FiefDevServer needs at least one client');
   }
 
-  /** Listens and returns the base URL, e.g. `http://127.0.0.1:43123`. */
-  async start(): Promise<string> {
-    if (this.server) return this.baseURL;
+  /** Listens and returns the base URL, e.g. `http://127.0.0.1:43123`. Concurrent calls share one start. */
+  start(): Promise<string> {
+    this.starting ??= this.listen().catch((error: unknown) => {
+      this.starting = undefined;
+      throw error;
+    });
+    return this.starting;
+  }
+
+  private async listen(): Promise<string> {
+    // Loaded here rather than imported at the top: oidc-provider is an optional peer dependency,
+    // needed by those who start a dev server, not by whoever merely imports `nestjs-fief/testing`.
+    this.ProviderClass ??= await import('oidc-provider').then(
+      (module) => module.default,
+      (cause: unknown) => {
+        throw new Error('FiefDevServer needs the optional peer dependency oidc-provider 9: npm install --save-dev oidc-provider', {
+          cause,
+        });
+      },
+    );
     if (this.keys.length === 0) this.keys.push(await createSigningKey(this.options.keySize ?? 2048));
     const server = createServer((req, res) => void this.handle(req, res));
     server.on('connection', (socket) => {
@@ -192,7 +211,9 @@ export class FiefDevServer {
 
   /** Closes the server and every open connection. Safe to call twice. */
   async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
     const server = this.server;
+    this.starting = undefined;
     if (!server) return;
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
@@ -570,7 +591,7 @@ export class FiefDevServer {
         ctx.body = out;
       },
     };
-    const provider = new Provider(this.issuer, configuration);
+    const provider = new this.ProviderClass!(this.issuer, configuration);
     if (this.options.silent === false) {
       provider.on('server_error', (_ctx, error) => console.error('[fief-dev-server] server error', error));
     }

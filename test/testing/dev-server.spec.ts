@@ -325,7 +325,8 @@ describe('FiefDevServer with an encrypting client', () => {
   it('starts and stops twice on port 0, leaving nothing open', async () => {
     for (let i = 0; i < 2; i++) {
       const dev = new FiefDevServer();
-      const base = await dev.start();
+      const [base, same] = await Promise.all([dev.start(), dev.start()]);
+      expect(same).toBe(base);
       dev.setFault('jwks', 'hang');
       const hanging = fetch(`${base}/.well-known/jwks.json`).catch((error: unknown) => error);
       await new Promise((resolve) => setTimeout(resolve, 50));
