@@ -1,4 +1,4 @@
-import { compactDecrypt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { base64url, compactDecrypt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { checkAccessTokenInfo, isFiefAcr } from './access-token-requirements.js';
 import {
   FiefAccessTokenExpired,
@@ -419,7 +419,11 @@ export class FiefClient {
     const kind = invalid === FiefIdTokenInvalid ? 'ID token' : 'Access token';
     let header: Record<string, unknown>;
     try {
-      if (token.split('.').length !== 3) throw new Error('not a compact JWS');
+      const segments = token.split('.');
+      if (segments.length !== 3) throw new Error('not a compact JWS');
+      // One token, one string: jose and Buffer decode padded or non-zero-tail base64url too, which
+      // would let a re-encoded token slip past anything keyed on the string (cache, deny-lists).
+      if (!segments.every(isCanonicalBase64url)) throw new Error('not canonical unpadded base64url (RFC 7515)');
       header = decodeProtectedHeader(token) as Record<string, unknown>;
     } catch (error) {
       throw new invalid(`${kind} is malformed: ${(error as Error).message}`, { cause: error });
@@ -563,4 +567,10 @@ function nonNegativeNumber(value: unknown, fallback: number, name: string): numb
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new FiefError(`${name} must be a number >= 0`);
   return value;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+function isCanonicalBase64url(segment: string): boolean {
+  return BASE64URL.test(segment) && base64url.encode(base64url.decode(segment)) === segment;
 }

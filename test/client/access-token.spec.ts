@@ -133,6 +133,20 @@ describe('FiefClient.verifyAccessToken refuses what is not an access token of th
     await refused(`${header}.${tampered}.${signature}`, /signature/);
   });
 
+  it('refuses re-encodings of a valid token: padding, or spare bits set in a last character', async () => {
+    const token = await dev.issueAccessToken();
+    await expect(fief.verifyAccessToken(token)).resolves.toBeDefined();
+    const [header, payload, signature] = token.split('.');
+    // 342 signature characters: the last one carries 4 spare bits, which decoders ignore.
+    const last = signature.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1];
+    expect(Buffer.from(signature.slice(0, -1) + sibling, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+    await refused(`${token}==`, /canonical/);
+    await refused(`${header}.${payload}.${signature.slice(0, -1)}${sibling}`, /canonical/);
+    await refused(`${header}=.${payload}.${signature}`, /canonical/);
+  });
+
   it('refuses garbage clearly', async () => {
     for (const garbage of ['', 'not-a-jwt', 'a.b.c', 'a.b.c.d.e', '...']) {
       await expect(fief.verifyAccessToken(garbage)).rejects.toBeInstanceOf(FiefAccessTokenInvalid);
