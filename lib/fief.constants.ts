@@ -24,8 +24,5 @@ export const FIEF_CURRENT_USER_KEY = 'FIEF:CURRENT_USER';
 /** Name of the passport strategy: `AuthGuard('fief')`. */
 export const FIEF_STRATEGY_NAME = 'fief';
 
-/** Injection token of the {@link FiefUserInfoCache} the guard keeps user info in. */
-export const FIEF_USER_INFO_CACHE = Symbol('FIEF:USER_INFO_CACHE');
-
 /** Injection token of the passport strategy instance (`null` when `@nestjs/passport` is not installed). */
 export const FIEF_PASSPORT_STRATEGY = Symbol('FIEF:PASSPORT_STRATEGY');

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { FiefError, FiefUnavailableError } from './client/errors.js';
 import { FiefClient } from './client/fief-client.js';
@@ -13,7 +13,6 @@ import type {
 } from './client/types.js';
 import { bearerHeaderExtractor } from './auth/token-extractor.js';
 import { InMemoryFiefUserInfoCache, type FiefUserInfoCache } from './auth/user-info-cache.js';
-import { FIEF_USER_INFO_CACHE } from './fief.constants.js';
 import type { FiefModuleOptions, ResolvedFiefModuleOptions } from './fief-module-options.interface.js';
 import { FIEF_MODULE_OPTIONS } from './fief.module-definition.js';
 
@@ -98,18 +97,14 @@ export class FiefService {
   private readonly userInfoKeys = new WeakMap<FiefAccessTokenInfo, string>();
 
   /** @throws FiefError listing every mistake in the options. */
-  constructor(
-    @Inject(FIEF_MODULE_OPTIONS) options: FiefModuleOptions,
-    @Optional() @Inject(FIEF_USER_INFO_CACHE) userInfoCache?: FiefUserInfoCache,
-  ) {
+  constructor(@Inject(FIEF_MODULE_OPTIONS) options: FiefModuleOptions) {
     this.options = resolveFiefModuleOptions(options);
     try {
       this.client = new FiefClient(this.options);
     } catch (error) {
       throw new FiefError(`Invalid FiefModule options:\n - ${(error as Error).message}`, { cause: error });
     }
-    this.userInfoCache =
-      userInfoCache ?? this.options.userInfoCache ?? new InMemoryFiefUserInfoCache(this.options.userInfoCacheMaxEntries);
+    this.userInfoCache = this.options.userInfoCache ?? new InMemoryFiefUserInfoCache(this.options.userInfoCacheMaxEntries);
   }
 
   /** @see FiefClient.authUrl */

@@ -6,9 +6,14 @@ import type { FiefUserInfo } from '../client/types.js';
  *
  * @example
  * // with @nestjs/cache-manager (Redis or any other Keyv store)
- * { provide: FIEF_USER_INFO_CACHE, inject: [CACHE_MANAGER],
- *   useFactory: (cache: Cache): FiefUserInfoCache => ({
- *     get: (key) => cache.get(key), set: (key, user, ttl) => cache.set(key, user, ttl), delete: (key) => cache.del(key) }) }
+ * FiefModule.forRootAsync({
+ *   imports: [CacheModule.register()],
+ *   inject: [CACHE_MANAGER],
+ *   useFactory: (cache: Cache) => ({
+ *     baseURL, clientId, clientSecret,
+ *     userInfoCache: { get: (key) => cache.get(key), set: (key, user, ttl) => cache.set(key, user, ttl), delete: (key) => cache.del(key) },
+ *   }),
+ * })
  */
 export interface FiefUserInfoCache {
   /** The cached user info, or `undefined` when absent or expired. */
