@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { FiefService, resolveFiefModuleOptions, userInfoCacheKey } from '../../lib/fief.service.js';
 import { bearerHeaderExtractor } from '../../lib/auth/token-extractor.js';
 import type { FiefUserInfoCache } from '../../lib/auth/user-info-cache.js';
@@ -92,6 +93,32 @@ describe('FiefService user info', () => {
     await fief.updateProfile(token, { fields: { first_name: 'Guest' } });
     expect(cache.store.has(userInfoCacheKey(token))).toBe(false);
     expect((await fief.getUserInfo(await fief.verifyAccessToken(token))).fields?.first_name).toBe('Guest');
+  });
+
+  it('logs Fief failures without the token or the client secret', async () => {
+    const lines: string[] = [];
+    const record = (message: unknown) => void lines.push(String(message));
+    const spies = (['log', 'warn', 'debug', 'error'] as const).map((level) =>
+      jest.spyOn(Logger.prototype, level).mockImplementation(record as never),
+    );
+    try {
+      const fief = new FiefService({ baseURL, ...CLIENT });
+      const token = await dev.issueAccessToken({ claims: { jti: 'logged' } });
+      dev.setFault('all', 'html');
+      await expect(fief.userinfo(token)).rejects.toThrow();
+      dev.setFault('all', '500');
+      await expect(fief.updateProfile(token, { fields: {} })).rejects.toThrow();
+      await expect(fief.authRefreshToken('refresh-token-value')).rejects.toThrow();
+      expect(lines.length).toBeGreaterThanOrEqual(3);
+      for (const line of lines) {
+        expect(line).not.toContain(token.split('.')[2]);
+        expect(line).not.toContain(CLIENT.clientSecret);
+        expect(line).not.toContain('refresh-token-value');
+      }
+    } finally {
+      dev.setFault('all', null);
+      spies.forEach((spy) => spy.mockRestore());
+    }
   });
 
   it('builds without any request to Fief', () => {
