@@ -621,6 +621,7 @@ export class FiefDevServer {
         this.askConsentForOfflineAccess(url);
         req.url = `${url.pathname}${url.search}`;
       }
+      if (url.pathname === '/api/token') this.shapeTokenResponse(res);
       await this.providerCallback!(req, res);
     } catch (error) {
       if (!res.headersSent) this.json(res, 500, { error: 'server_error', error_description: String(error) });
@@ -672,6 +673,38 @@ export class FiefDevServer {
   private askConsentForOfflineAccess(url: URL) {
     const scope = url.searchParams.get('scope')?.split(' ') ?? [];
     if (scope.includes('offline_access') && !url.searchParams.get('prompt')) url.searchParams.set('prompt', 'consent');
+  }
+
+  /**
+   * Gives oidc-provider's successful token responses Fief's exact shape: `token_type` "bearer", no
+   * `scope`, and a refresh token only while `offline_access` is in scope. oidc-provider always rotates
+   * in a new refresh token, even when a refresh narrowed `offline_access` away; Fief issues none then,
+   * so that one is revoked before the answer leaves.
+   */
+  private shapeTokenResponse(res: ServerResponse) {
+    const end = res.end.bind(res) as (body?: string | Buffer) => ServerResponse;
+    res.end = ((body?: string | Buffer) => {
+      let tokens: Record<string, unknown>;
+      try {
+        if (res.statusCode !== 200 || body === undefined || typeof body === 'function') return end(body);
+        tokens = JSON.parse(body.toString()) as Record<string, unknown>;
+      } catch {
+        return end(body);
+      }
+      const offline = String(tokens.scope ?? '').split(' ').includes('offline_access');
+      const unwanted = offline ? undefined : (tokens.refresh_token as string | undefined);
+      tokens.token_type = 'bearer';
+      delete tokens.scope;
+      if (unwanted) delete tokens.refresh_token;
+      const shaped = JSON.stringify(tokens);
+      res.setHeader('content-length', Buffer.byteLength(shaped));
+      if (!unwanted) return end(shaped);
+      void this.provider!.RefreshToken.find(unwanted)
+        .then((token) => token?.destroy())
+        .catch(() => undefined)
+        .finally(() => end(shaped));
+      return res;
+    }) as typeof res.end;
   }
 
   /**

@@ -154,37 +154,50 @@ describe('FiefDevServer', () => {
   it('grants offline_access, rotates refresh tokens, narrows scope and drops acr to 0', async () => {
     const tokens = await loginTokens('openid offline_access');
     expect(tokens.refresh_token).toEqual(expect.any(String));
+    const refresh = (refreshToken: string, scope?: string) =>
+      token({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: CLIENT.clientId,
+        client_secret: CLIENT.clientSecret,
+        ...(scope ? { scope } : {}),
+      });
 
-    const refreshed = await token({
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-      client_id: CLIENT.clientId,
-      client_secret: CLIENT.clientSecret,
-      scope: 'openid',
-    });
+    const refreshed = await refresh(tokens.refresh_token);
     expect(refreshed.status).toBe(200);
+    expect(refreshed.headers.get('cache-control')).toBe('no-store');
     const next = (await refreshed.json()) as Record<string, string>;
+    expect(Object.keys(next).sort()).toEqual(['access_token', 'expires_in', 'id_token', 'refresh_token', 'token_type']);
+    expect(next.token_type).toBe('bearer');
     expect(next.refresh_token).not.toEqual(tokens.refresh_token);
-    expect(await verify(next.access_token)).toMatchObject({ scope: 'openid', acr: '0', auth_time: expect.any(Number) });
+    expect(await verify(next.access_token)).toMatchObject({ scope: 'openid offline_access', acr: '0', auth_time: expect.any(Number) });
 
-    const widened = await token({
-      grant_type: 'refresh_token',
-      refresh_token: next.refresh_token,
-      client_id: CLIENT.clientId,
-      client_secret: CLIENT.clientSecret,
-      scope: 'openid offline_access castles',
-    });
+    const widened = await refresh(next.refresh_token, 'openid offline_access castles');
     expect(widened.status).toBe(400);
     expect(await widened.json()).toMatchObject({ error: 'invalid_scope' });
 
-    const reused = await token({
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-      client_id: CLIENT.clientId,
-      client_secret: CLIENT.clientSecret,
-    });
+    // Narrowing offline_access away: Fief answers without a refresh token and deletes the used one.
+    const narrowed = await refresh(next.refresh_token, 'openid');
+    expect(narrowed.status).toBe(200);
+    const last = (await narrowed.json()) as Record<string, string>;
+    expect(last.refresh_token).toBeUndefined();
+    expect(await verify(last.access_token)).toMatchObject({ scope: 'openid', acr: '0' });
+    expect((await refresh(next.refresh_token)).status).toBe(400);
+
+    const reused = await refresh(tokens.refresh_token);
     expect(reused.status).toBe(400);
     expect(await reused.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('kills the rotated refresh token too when a used one comes back (RFC 9700 reuse detection)', async () => {
+    const { refresh_token: first } = await loginTokens('openid offline_access');
+    const refresh = (refreshToken: string) =>
+      token({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret });
+    const { refresh_token: second } = (await (await refresh(first)).json()) as Record<string, string>;
+    expect((await refresh(first)).status).toBe(400);
+    const afterTheft = await refresh(second);
+    expect(afterTheft.status).toBe(400);
+    expect(await afterTheft.json()).toMatchObject({ error: 'invalid_grant' });
   });
 
   it('serves the user API to a valid access token only', async () => {
