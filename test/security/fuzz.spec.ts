@@ -37,10 +37,10 @@ const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : 
  */
 const wrongType = (claim: string) =>
   fc.oneof(
-  fc.boolean(),
-  ...(claim === 'permissions' ? [] : [fc.constant(null)]),
-  fc.array(fc.integer(), { minLength: 1, maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { minKeys: 1, maxKeys: 3 }),
+    fc.boolean(),
+    ...(claim === 'permissions' ? [] : [fc.constant(null)]),
+    fc.array(fc.integer(), { minLength: 1, maxLength: 3 }),
+    fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { minKeys: 1, maxKeys: 3 }),
   );
 
 interface Outcome {
