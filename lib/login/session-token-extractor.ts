@@ -8,17 +8,14 @@ import type { FiefSessionService } from './session.service.js';
  * browser); otherwise the session's access token is used, refreshed once it has expired, with the
  * new cookie set on the response. A tampered, expired or foreign cookie counts as no credential.
  *
+ * `FiefAuthGuard` reads the cookie this way when `FiefModule` has `login` options; use it yourself to
+ * put the cookie behind another extractor, or in a guard of your own.
+ *
  * @param sessions the app's {@link FiefSessionService}.
  * @param bearer the extractor tried first. @default bearerHeaderExtractor
  * @example
- * FiefModule.forRootAsync({
- *   imports: [FiefLoginModule.forRoot({ client, redirectUri, cookieSecret })],
- *   inject: [FiefSessionService],
- *   useFactory: (sessions: FiefSessionService) => ({
- *     baseURL, clientId, clientSecret,
- *     tokenExtractors: { http: createFiefSessionExtractor(sessions) },
- *   }),
- * })
+ * const extractor = createFiefSessionExtractor(sessions, apiKeyHeaderExtractor);
+ * const accessToken = await extractor.extract(request, context); // undefined: no credential at all
  */
 export function createFiefSessionExtractor(
   sessions: FiefSessionService,
