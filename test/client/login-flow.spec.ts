@@ -138,6 +138,15 @@ describe('FiefClient login flow against the dev server', () => {
     expect(otherRedirect).toBeInstanceOf(FiefRequestError);
   });
 
+  it('narrows the scope on refresh: without offline_access Fief issues no new refresh token', async () => {
+    const { code, verifier } = await login(fief, ANNE, ['offline_access']);
+    const [tokens] = await fief.authCallback(code, REDIRECT, { codeVerifier: verifier });
+    const [narrowed, user] = await fief.authRefreshToken(tokens.refresh_token!, { scope: ['openid'] });
+    expect(user.email).toBe(ANNE);
+    expect((await fief.validateAccessToken(narrowed.access_token)).scope).toEqual(['openid']);
+    expect(narrowed.refresh_token).toBeUndefined();
+  });
+
   it('refuses an ID token whose nonce is not the one sent', async () => {
     const { code, verifier } = await login(fief, ANNE);
     await expect(fief.authCallback(code, REDIRECT, { codeVerifier: verifier, nonce: 'another-nonce' })).rejects.toBeInstanceOf(
