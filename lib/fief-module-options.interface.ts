@@ -44,6 +44,12 @@ export interface FiefModuleExtras {
   isGlobal?: boolean;
   /** Register `FiefAuthGuard` as `APP_GUARD`: every route needs a token unless `@Public()`. @default false */
   globalGuard?: boolean;
+  /**
+   * Register the passport strategy `'fief'` (when `@nestjs/passport` is installed) and the app-wide
+   * interceptor that completes `AuthGuard('fief')`. Turn off in apps that only use `FiefAuthGuard`,
+   * to spare every route that interceptor. @default true
+   */
+  passport?: boolean;
 }
 
 /** {@link FiefModuleOptions} checked, with every default applied. */

@@ -36,6 +36,9 @@ const passportStrategyProvider: Provider = {
 
 function withExtras(definition: DynamicModule, extras: FiefModuleExtras): DynamicModule {
   const providers: Provider[] = [...(definition.providers ?? [])];
+  if (extras.passport !== false) {
+    providers.push(passportStrategyProvider, { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor });
+  }
   if (extras.globalGuard === true) providers.push({ provide: APP_GUARD, useClass: FiefAuthGuard });
   return { ...definition, global: extras.isGlobal === true, providers };
 }
@@ -58,7 +61,7 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras): Dynami
  * })
  */
 @Module({
-  providers: [FiefService, passportStrategyProvider, { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor }],
+  providers: [FiefService],
   exports: [FiefService],
 })
 export class FiefModule extends FiefConfigurableModule {

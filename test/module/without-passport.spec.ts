@@ -6,7 +6,7 @@ jest.unstable_mockModule('../../lib/auth/fief.strategy.js', () => {
   throw Object.assign(new Error("Cannot find package '@nestjs/passport'"), { code: 'ERR_MODULE_NOT_FOUND' });
 });
 
-const { FiefModule, FiefService, FIEF_PASSPORT_STRATEGY } = await import('../../lib/index.js');
+const { FiefModule, FiefPassportInterceptor, FiefService, FIEF_PASSPORT_STRATEGY } = await import('../../lib/index.js');
 
 describe('FiefModule without passport', () => {
   it('boots without the strategy', async () => {
@@ -18,5 +18,20 @@ describe('FiefModule without passport', () => {
     expect(moduleRef.get(FiefService)).toBeInstanceOf(FiefService);
     expect(moduleRef.get(FIEF_PASSPORT_STRATEGY)).toBeNull();
     await moduleRef.close();
+  });
+
+  it('registers neither the strategy nor its interceptor with passport: false', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [FiefModule.forRoot({ baseURL: 'http://127.0.0.1:9', clientId: 'id', clientSecret: 'secret', passport: false })],
+    }).compile();
+    expect(() => moduleRef.get(FIEF_PASSPORT_STRATEGY)).toThrow();
+    await moduleRef.close();
+    const options = { baseURL: 'http://127.0.0.1:9', clientId: 'id' };
+    const interceptors = (passport?: boolean) =>
+      (FiefModule.forRoot({ ...options, passport }).providers ?? []).filter(
+        (provider) => (provider as { useClass?: unknown }).useClass === FiefPassportInterceptor,
+      );
+    expect(interceptors(false)).toHaveLength(0);
+    expect(interceptors(undefined)).toHaveLength(1);
   });
 });
