@@ -53,9 +53,9 @@ export interface FiefDevServerOptions {
   /** Issuer of the tokens. @default the base URL the server listens on */
   issuer?: string;
   /** @default DEFAULT_DEV_USERS */
-  users?: FiefDevUser[];
+  users?: readonly FiefDevUser[];
   /** @default [DEFAULT_DEV_CLIENT] */
-  clients?: FiefDevClient[];
+  clients?: readonly FiefDevClient[];
   /** Size of the RSA signing key (Fief uses 4096). @default 2048 */
   keySize?: 2048 | 4096;
   /** Lifetime of refresh tokens, in seconds. @default 30 days */
@@ -232,13 +232,13 @@ export class FiefDevServer {
     return this.issuerValue;
   }
 
-  /** The tenant's users, with their ids. */
-  get users(): readonly FiefDevUser[] {
+  /** The tenant's users, with their ids: the live list, which {@link addUser} extends. */
+  get users(): FiefDevUser[] {
     return this.userList;
   }
 
   /** The tenant's clients. */
-  get clients(): readonly FiefDevClient[] {
+  get clients(): FiefDevClient[] {
     return this.clientList;
   }
 
@@ -759,7 +759,10 @@ export class FiefDevServer {
   /** Fief's user API: the bearer must be a valid access token of this tenant. */
   private async userApi(pathname: string, req: IncomingMessage, res: ServerResponse) {
     const user = await this.authenticate(req);
-    if (!user) return this.json(res, 401, { detail: 'Unauthorized' });
+    if (!user) {
+      res.setHeader('www-authenticate', 'Bearer error="invalid_token"');
+      return this.json(res, 401, { detail: 'Unauthorized' });
+    }
     const { payload, found } = user;
     if (pathname === '/api/userinfo') return this.json(res, 200, this.userClaims(found));
     const method = req.method ?? 'GET';

@@ -233,7 +233,12 @@ describe('FiefDevServer', () => {
     const idToken = await dev.issueIdToken({ user: anne.id });
     expect((await call('/api/userinfo', 'GET', undefined, idToken)).status).toBe(401);
     const expired = await dev.issueAccessToken({ user: anne.id, expiresIn: -60 });
-    expect((await call('/api/userinfo', 'GET', undefined, expired)).status).toBe(401);
+    const refused = await call('/api/userinfo', 'GET', undefined, expired);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    const foreign = await dev.issueAccessToken({ user: anne.id, claims: { aud: ['not-a-client-of-this-tenant'] } });
+    expect((await call('/api/userinfo', 'POST', undefined, foreign)).status).toBe(401);
+    expect((await call('/api/userinfo', 'POST')).status).toBe(200);
   });
 
   it('redirects /logout to its redirect_uri, and requires one', async () => {
