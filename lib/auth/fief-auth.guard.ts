@@ -10,6 +10,8 @@ import type { FiefRequestContext } from './fief-request.interface.js';
 import { FiefRoutePolicies, type FiefRoutePolicy } from './route-policy.js';
 import { credentialOrNone } from './token-extractor.js';
 
+const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
+
 /**
  * Authenticates requests with Fief access tokens and enforces `@Scopes`, `@Permissions`, `@Acr`,
  * `@Public` and `@OptionalAuth`. A plain `CanActivate` (no passport): it verifies the token locally
@@ -32,6 +34,8 @@ import { credentialOrNone } from './token-extractor.js';
 export class FiefAuthGuard implements CanActivate {
   protected readonly logger = new Logger('FiefAuthGuard');
   private readonly policies: FiefRoutePolicies;
+  private lastUnavailableLog = 0;
+  private unavailableSinceLog = 0;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -119,7 +123,7 @@ export class FiefAuthGuard implements CanActivate {
 
   /** Answers 503: the answer depends on Fief, which cannot be reached (or something else broke). */
   protected throwUnavailable(context: ExecutionContext, failure: FiefAuthFailure): never {
-    this.logger.warn(`Refused with 503: ${(failure.cause as Error)?.message ?? failure.description}`);
+    this.logUnavailable(failure);
     if (failure.retryAfter) this.setHeader(context, 'Retry-After', String(failure.retryAfter));
     throw this.createException(context, failure);
   }
@@ -134,6 +138,18 @@ export class FiefAuthGuard implements CanActivate {
     const adapter = this.adapterHost?.httpAdapter;
     if (context.getType() !== 'http' || !adapter) return;
     adapter.setHeader(context.switchToHttp().getResponse(), name, value);
+  }
+
+  // While Fief is down every request fails the same way: one line per interval, with the count.
+  private logUnavailable(failure: FiefAuthFailure): void {
+    const now = Date.now();
+    this.unavailableSinceLog++;
+    if (now - this.lastUnavailableLog < UNAVAILABLE_LOG_INTERVAL_MS) return;
+    const count = this.unavailableSinceLog;
+    this.unavailableSinceLog = 0;
+    this.lastUnavailableLog = now;
+    const reason = failure.cause instanceof Error ? `${failure.cause.name}: ${failure.cause.message}` : failure.description;
+    this.logger.warn(`Refused ${count} request(s) with 503 since the last report: ${reason}`);
   }
 
   private refuse(context: ExecutionContext, failure: FiefAuthFailure): never {
