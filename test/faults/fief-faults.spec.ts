@@ -7,7 +7,7 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { exportJWK } from 'jose';
 import { FiefClient, FiefModule, FiefUnavailableError, type FiefModuleOptions } from '../../lib/index.js';
 import { FiefDevServer } from '../../lib/testing/index.js';
