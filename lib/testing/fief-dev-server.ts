@@ -611,7 +611,7 @@ export class FiefDevServer {
       }
       if (url.pathname === '/.well-known/openid-configuration') return this.json(res, 200, this.discovery());
       if (url.pathname === '/.well-known/jwks.json') return this.json(res, 200, this.jwks());
-      if (url.pathname === '/logout') return this.logout(url, res);
+      if (url.pathname === '/logout') return await this.logout(req, res, url);
       if (USER_ENDPOINTS.has(url.pathname)) return await this.userApi(url.pathname, req, res);
       const interaction = /^\/interaction\/([\w-]+)(\/login)?$/.exec(url.pathname);
       if (interaction) return await this.interact(req, res, url, Boolean(interaction[2]));
@@ -750,9 +750,16 @@ export class FiefDevServer {
     );
   }
 
-  private logout(url: URL, res: ServerResponse) {
+  /**
+   * Ends the browser's session, as Fief's /logout does, so the next /authorize asks who logs in
+   * again instead of silently reusing the previous user.
+   */
+  private async logout(req: IncomingMessage, res: ServerResponse, url: URL) {
     const redirectUri = url.searchParams.get('redirect_uri');
-    if (!redirectUri) return this.json(res, 400, { detail: 'redirect_uri is required' });
+    if (!redirectUri || !URL.canParse(redirectUri)) return this.json(res, 400, { detail: 'redirect_uri is required' });
+    const provider = this.provider!;
+    const session = await provider.Session.get(provider.createContext(req, res));
+    await session.destroy();
     res.writeHead(302, { location: redirectUri }).end();
   }
 

@@ -241,6 +241,55 @@ describe('FiefDevServer', () => {
     expect((await call('/api/userinfo', 'POST')).status).toBe(200);
   });
 
+  it('keeps a browser logged in until /logout, which asks who logs in next time', async () => {
+    const jar = new Map<string, string>();
+    const browse = async (url: string, init: RequestInit = {}) => {
+      const response = await fetch(url, {
+        ...init,
+        redirect: 'manual',
+        headers: { ...init.headers, cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') },
+      });
+      for (const line of response.headers.getSetCookie()) {
+        const [pair] = line.split(';');
+        jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+      }
+      return response;
+    };
+    /** Follows the dev server's redirects; answers the client's callback URL, or the page it stopped on. */
+    const follow = async (response: Response): Promise<{ callback?: URL; page?: string; pageUrl?: string }> => {
+      let current = response;
+      for (let hop = 0; hop < 10; hop++) {
+        const location = current.headers.get('location');
+        if (!location) return { page: await current.text(), pageUrl: current.url };
+        const next = new URL(location, base);
+        if (next.origin !== base) return { callback: next };
+        current = await browse(next.href);
+      }
+      throw new Error('too many redirects');
+    };
+
+    const first = await follow(await browse(authorizeUrl({ login_hint: '' })));
+    expect(first.page).toContain('Sign in as guest@example.com');
+    const action = /action="([^"]+)"/.exec(first.page!)![1];
+    const picked = await follow(
+      await browse(new URL(action, base).href, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ email: 'guest@example.com' }),
+      }),
+    );
+    expect(picked.callback?.searchParams.get('code')).toEqual(expect.any(String));
+
+    const again = await follow(await browse(authorizeUrl({ login_hint: '' })));
+    expect(again.callback?.searchParams.get('code')).toEqual(expect.any(String));
+
+    const logout = await browse(`${base}/logout?redirect_uri=${encodeURIComponent('http://127.0.0.1:9999/')}`);
+    expect(logout.status).toBe(302);
+    const afterLogout = await follow(await browse(authorizeUrl({ login_hint: '' })));
+    expect(afterLogout.callback).toBeUndefined();
+    expect(afterLogout.page).toContain('Sign in as anne@bretagne.duchy');
+  });
+
   it('redirects /logout to its redirect_uri, and requires one', async () => {
     const response = await fetch(`${base}/logout?redirect_uri=${encodeURIComponent('http://127.0.0.1:9999/')}`, {
       redirect: 'manual',
