@@ -268,6 +268,38 @@ describe.each(ADAPTERS)('login flow and session cookies on %s', (adapter) => {
       await expectRefused(() => get('/target/plain', `fief_session=${session}`, { authorization: 'Bearer not.a.token' }), 401, 'invalid_token');
     });
 
+    it('cookie secret rotation: [new, old] still opens old sessions, the new secret alone opens new ones and ends old ones', async () => {
+      const NEW_SECRET = 'rotated-cookie-secret-rotated-cookie-secret-42';
+      const rotatedApp = async (cookieSecret: string | string[]) => {
+        const client = new FiefClient({ baseURL: dev.baseURL, ...CLIENT });
+        const login = FiefLoginModule.forRoot({ client, redirectUri: REDIRECT_URI, cookieSecret });
+        return startApp(adapter, {
+          imports: [
+            login,
+            FiefModule.forRootAsync({
+              imports: [login],
+              inject: [FiefSessionService],
+              useFactory: (sessions: FiefSessionService) => ({ baseURL: dev.baseURL, ...CLIENT, tokenExtractors: { http: createFiefSessionExtractor(sessions) } }),
+            }),
+          ],
+          controllers: [TargetController],
+        });
+      };
+      const both = await rotatedApp([NEW_SECRET, SECRET]);
+      const onlyNew = await rotatedApp(NEW_SECRET);
+      try {
+        const before = handlerCalls.plain;
+        expect((await fetch(`${both.url}/target/plain`, { headers: { cookie: `fief_session=${session}` } })).status).toBe(200);
+        expect(handlerCalls.plain).toBe(before + 1);
+        const resealed = await new CookieSealer(NEW_SECRET, 'session').seal(claims, inSeconds(600));
+        expect((await fetch(`${onlyNew.url}/target/plain`, { headers: { cookie: `fief_session=${resealed}` } })).status).toBe(200);
+        await expectRefused(() => fetch(`${onlyNew.url}/target/plain`, { headers: { cookie: `fief_session=${session}` } }), 401, null);
+      } finally {
+        await both.app.close();
+        await onlyNew.app.close();
+      }
+    });
+
     it('the same session cookie still passes (control case)', async () => {
       const before = handlerCalls.plain;
       expect((await get('/target/plain', `fief_session=${session}`)).status).toBe(200);
