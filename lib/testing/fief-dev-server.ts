@@ -551,13 +551,14 @@ export class FiefDevServer {
       },
       extraTokenClaims: async (ctx, token) => {
         const user = 'accountId' in token && token.accountId ? this.findUser(token.accountId as string) : undefined;
-        // Fief answers a refresh with acr "0": only an interactive login proves level 1.
+        // Fief answers a refresh with acr "0", and a code with the acr of the login behind it
+        // (see markSessionReused): only an interactive login proves level 1.
         const oidc = (ctx as KoaContextWithOIDC).oidc;
-        const refreshed = oidc?.params?.grant_type === 'refresh_token';
-        const authTime = (oidc?.entities.AuthorizationCode ?? oidc?.entities.RefreshToken)?.authTime;
+        const code = oidc?.entities.AuthorizationCode;
+        const authTime = (code ?? oidc?.entities.RefreshToken)?.authTime;
         return {
           permissions: user?.permissions ?? [],
-          acr: refreshed ? '0' : '1',
+          acr: code?.acr ?? '0',
           azp: token.clientId,
           ...(authTime ? { auth_time: authTime } : {}),
         };
@@ -620,6 +621,7 @@ export class FiefDevServer {
         this.acceptPlainPkce(url);
         this.askConsentForOfflineAccess(url);
         req.url = `${url.pathname}${url.search}`;
+        await this.markSessionReused(req, res);
       }
       if (url.pathname === '/api/token') this.shapeTokenResponse(res);
       await this.providerCallback!(req, res);
@@ -748,6 +750,20 @@ export class FiefDevServer {
       { login: { accountId: user.id!, acr: '1' }, consent: { grantId } },
       { mergeWithLastSubmission: false },
     );
+  }
+
+  /**
+   * Fief's acr "0" means "no authentication was performed, a previous session was used". The
+   * interaction of a fresh login puts acr "1" in the browser's session; a later /authorize that
+   * finds that session is a reuse of it, so the session is downgraded to "0" before oidc-provider
+   * sees the request (a login prompt, e.g. `prompt=login`, sets "1" again).
+   */
+  private async markSessionReused(req: IncomingMessage, res: ServerResponse) {
+    const provider = this.provider!;
+    const session = await provider.Session.get(provider.createContext(req, res));
+    if (!session.accountId || session.acr === '0') return;
+    session.acr = '0';
+    await session.persist();
   }
 
   /**

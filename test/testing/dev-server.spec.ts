@@ -280,8 +280,21 @@ describe('FiefDevServer', () => {
     );
     expect(picked.callback?.searchParams.get('code')).toEqual(expect.any(String));
 
+    const acrOf = async (code: string) => {
+      const response = await token(
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        { authorization: basic(CLIENT.clientId, CLIENT.clientSecret) },
+      );
+      const tokens = (await response.json()) as Record<string, string>;
+      return [(await verify(tokens.access_token)).acr, (await verify(tokens.id_token)).acr];
+    };
+    expect(await acrOf(picked.callback!.searchParams.get('code')!)).toEqual(['1', '1']);
+
+    // Logging in again on the same session is Fief's level 0, until the user really logs in again.
     const again = await follow(await browse(authorizeUrl({ login_hint: '' })));
-    expect(again.callback?.searchParams.get('code')).toEqual(expect.any(String));
+    expect(await acrOf(again.callback!.searchParams.get('code')!)).toEqual(['0', '0']);
+    const forced = await follow(await browse(authorizeUrl({ login_hint: 'guest@example.com', prompt: 'login' })));
+    expect(await acrOf(forced.callback!.searchParams.get('code')!)).toEqual(['1', '1']);
 
     const logout = await browse(`${base}/logout?redirect_uri=${encodeURIComponent('http://127.0.0.1:9999/')}`);
     expect(logout.status).toBe(302);
