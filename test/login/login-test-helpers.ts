@@ -2,7 +2,7 @@
 import { expect } from '@jest/globals';
 import { parseSetCookie, type SetCookie } from 'cookie';
 import request from 'supertest';
-import type { FiefDevServer } from '../../lib/testing/fief-dev-server.js';
+import type { FiefDevLoginResult, FiefDevServer } from '../../lib/testing/fief-dev-server.js';
 
 export const ANNE = 'anne@bretagne.duchy';
 export const GUEST = 'guest@example.com';
@@ -34,6 +34,15 @@ export const cookieHeader = (cookies: Cookies): string =>
     .map(([name, value]) => `${name}=${value}`)
     .join('; ');
 
+/** Each step of {@link logIn}, and the cookies a browser would hold at the end. */
+export interface LogInResult {
+  start: request.Response;
+  fief: FiefDevLoginResult;
+  callbackUrl: URL;
+  callback: request.Response;
+  cookies: Cookies;
+}
+
 /**
  * The whole flow against `server`: its login route, Fief's login as `email` (headless, over real
  * HTTP), its callback. Returns each step and the cookies a browser would then hold.
@@ -42,7 +51,7 @@ export async function logIn(
   server: Parameters<typeof request>[0],
   dev: FiefDevServer,
   options: { returnTo?: string; email?: string; loginPath?: string } = {},
-) {
+): Promise<LogInResult> {
   const { returnTo, email = ANNE, loginPath = '/auth/login' } = options;
   const start = await request(server).get(loginPath).query(returnTo === undefined ? {} : { returnTo });
   expect(start.status).toBe(302);
