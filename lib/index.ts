@@ -19,3 +19,7 @@ export * from './auth/index.js';
 
 // --- Browser login flow (auth controller, session cookie) ---
 export * from './login/index.js';
+
+// --- Transports and Swagger (GraphQL, socket.io, microservices, OpenAPI; their packages load on first use) ---
+export * from './transports/index.js';
+export * from './swagger/index.js';

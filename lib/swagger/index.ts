@@ -1,0 +1,2 @@
+/** OpenAPI documents with Fief's security scheme on the routes the guard covers. */
+export { createFiefSwaggerDocument, type FiefSwaggerOptions } from './fief-swagger.js';
