@@ -175,7 +175,9 @@ describe('slow and hanging endpoints', () => {
     loop.disable();
     expect(answers.map((res) => res.status)).toEqual(Array(20).fill(503));
     expect(performance.now() - started).toBeLessThan(BOUND_MS);
-    expect(loop.max / 1e6).toBeLessThan(150);
+    // A loop blocked for the hang would show the whole timeout (300 ms); CPU shared with other
+    // processes shows up too, hence the margin.
+    expect(loop.max / 1e6).toBeLessThan(250);
     // Concurrent cold requests share one call.
     expect(dev.requestCounts[endpoint]).toBe(1);
   });
@@ -318,6 +320,21 @@ describe('key rotation and unknown kids', () => {
     await traffic;
     expect(statuses.length).toBeGreaterThan(50);
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
+  });
+
+  it('a key rotated in just after a JWKS fetch: its valid tokens are never refused as invalid (401)', async () => {
+    const dev = await sharedDev();
+    const { url } = await appFor(dev.baseURL);
+    await expectOk(`${url}/target/plain`, await dev.issueAccessToken({ user: ANNE }));
+    // An unknown kid (any client can send one) makes the app refetch the JWKS now...
+    await expectRefused(() => fetch(`${url}/target/plain`, bearer(unknownKidToken(dev))), 401, 'invalid_token');
+    // ...then Fief rotates, as it does, signing at once with a key that fetch could not see.
+    await dev.rotateSigningKey();
+    const res = await fetch(`${url}/target/plain`, bearer(await dev.issueAccessToken({ user: ANNE })));
+    // 200, or a 503 + Retry-After while the refetch cooldown runs; a 401 would log the user out.
+    expect([res.status, res.status === 503 ? res.headers.get('retry-after') : 'n/a']).toEqual(
+      res.status === 200 ? [200, 'n/a'] : [503, expect.stringMatching(/^\d+$/)],
+    );
   });
 
   it('a burst of 200 unknown kids causes at most 2 JWKS fetches (Fief up) and at most 1 more (Fief down)', async () => {

@@ -86,8 +86,10 @@ describe('bounded load while the key rotates and Fief goes down and up', () => {
     const signingKey = { kind: 'rsa' as const, key: toKeyObject(dev.signingKey.privateKey) };
     const invalid = {
       tampered: pool.slice(0, 20).map(tamper),
+      // Under the real kid: bursts of unknown kids are the fault suite's; here they would keep the JWKS
+      // refetch cooldown busy and turn the rotation into a race (see fief-faults.spec.ts).
       foreign: Array.from({ length: 20 }, () =>
-        forgeJwt({ alg: 'RS256', kid: randomUUID() }, accessClaims(dev.issuer, sub, { jti: randomUUID() }), { kind: 'rsa', key: foreignKey }),
+        forgeJwt({ alg: 'RS256', kid: dev.signingKey.kid }, accessClaims(dev.issuer, sub, { jti: randomUUID() }), { kind: 'rsa', key: foreignKey }),
       ),
       expired: await Promise.all(Array.from({ length: 20 }, () => dev.issueAccessToken({ user: ANNE, expiresIn: -3600, claims: { jti: randomUUID() } }))),
       'other-audience': Array.from({ length: 20 }, () =>
@@ -154,9 +156,10 @@ describe('bounded load while the key rotates and Fief goes down and up', () => {
     expect(samples.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
     expect(samples.filter((s) => invalidKinds.includes(s.kind) && s.status === 200)).toEqual([]);
     for (const kind of invalidKinds) expect([kind, statuses([kind]).every((status) => status === 401 || status === 503)]).toEqual([kind, true]);
-    // A 503 for a valid token only while Fief was down, or for a request that reached Fief then.
+    // A 503 for a valid token only while Fief was down, or until the JWKS cooldown (1 s) and a
+    // request timeout after it came back.
     const validSamples = samples.filter((s) => s.kind === 'valid' || s.kind === 'valid-user');
-    const misplaced = validSamples.filter((s) => s.status !== 200 && !(s.status === 503 && s.sentAt + s.ms >= downAt && s.sentAt <= upAt + 1000));
+    const misplaced = validSamples.filter((s) => s.status !== 200 && !(s.status === 503 && s.sentAt + s.ms >= downAt && s.sentAt <= upAt + 3000));
     expect(misplaced).toEqual([]);
     expect(handlerCalls.plain + handlerCalls.me - handledBefore).toBe(validSamples.filter((s) => s.status === 200).length);
     expect(downAt).toBeLessThan(upAt);
