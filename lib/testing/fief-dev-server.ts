@@ -166,9 +166,18 @@ export class FiefDevServer {
 
   constructor(options: FiefDevServerOptions = {}) {
     this.options = options;
-    this.userList = (options.users ?? DEFAULT_DEV_USERS).map((user) => this.completeUser(user));
+    this.userList = [];
+    for (const user of options.users ?? DEFAULT_DEV_USERS) this.addUser(user);
     this.clientList = (options.clients ?? [DEFAULT_DEV_CLIENT]).map((client) => ({ ...client }));
     if (this.clientList.length === 0) throw new Error('FiefDevServer needs at least one client');
+    this.clientList.forEach((client, index) => checkClient(client, this.clientList.slice(0, index)));
+    const { keySize, refreshTokenTtl } = options;
+    if (keySize !== undefined && keySize !== 2048 && keySize !== 4096) {
+      throw new Error(`FiefDevServer: keySize must be 2048 or 4096, not ${keySize}`);
+    }
+    if (refreshTokenTtl !== undefined && !(Number.isInteger(refreshTokenTtl) && refreshTokenTtl > 0)) {
+      throw new Error(`FiefDevServer: refreshTokenTtl must be a positive number of seconds, not ${refreshTokenTtl}`);
+    }
   }
 
   /** Listens and returns the base URL, e.g. `http://127.0.0.1:43123`. Concurrent calls share one start. */
@@ -250,6 +259,14 @@ export class FiefDevServer {
 
   /** Adds a user to the tenant and returns it with its id. */
   addUser(user: FiefDevUser): FiefDevUser {
+    if (typeof user?.email !== 'string' || !user.email.includes('@')) {
+      throw new Error(`FiefDevServer: a user needs an email address, got ${JSON.stringify(user?.email)}`);
+    }
+    for (const key of ['email', 'id'] as const) {
+      if (user[key] !== undefined && this.findUser(user[key])) {
+        throw new Error(`FiefDevServer: there is already a user with ${key} ${user[key]}`);
+      }
+    }
     const complete = this.completeUser(user);
     this.userList.push(complete);
     return complete;
@@ -846,6 +863,25 @@ export class FiefDevServer {
   private json(res: ServerResponse, status: number, body: unknown) {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
   }
+}
+
+/** Refuses a client registration that could only fail later, and obscurely, inside oidc-provider. */
+function checkClient(client: FiefDevClient, earlier: FiefDevClient[]) {
+  const where = `FiefDevServer client ${JSON.stringify(client.clientId)}`;
+  if (typeof client.clientId !== 'string' || client.clientId === '') throw new Error(`${where}: clientId must be a non-empty string`);
+  if (earlier.some((other) => other.clientId === client.clientId)) throw new Error(`${where}: clientId is used twice`);
+  if (client.clientSecret !== undefined && (typeof client.clientSecret !== 'string' || client.clientSecret === '')) {
+    throw new Error(`${where}: clientSecret must be a non-empty string, or absent for a public client`);
+  }
+  for (const uri of client.redirectUris ?? []) {
+    if (!URL.canParse(uri) || new URL(uri).hash) throw new Error(`${where}: redirect URI ${uri} must be an absolute URL without a fragment`);
+  }
+  if (client.redirectUris?.length === 0) throw new Error(`${where}: redirectUris is empty; omit it to accept any local URL`);
+  const key = client.encryptionKey;
+  if (key && (key.kty !== 'RSA' || !key.n || !key.e)) throw new Error(`${where}: encryptionKey must be a public RSA JWK`);
+  if (key && 'd' in key) throw new Error(`${where}: encryptionKey must be the PUBLIC key; the private one belongs to the app (FiefClient)`);
+  const ttl = client.accessTokenTtl;
+  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new Error(`${where}: accessTokenTtl must be a positive number of seconds`);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

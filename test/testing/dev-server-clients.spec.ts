@@ -133,3 +133,29 @@ describe('FiefDevServer logging', () => {
     }
   });
 });
+
+describe('FiefDevServer options', () => {
+  it.each([
+    ['no client', { clients: [] }, /at least one client/],
+    ['an empty clientId', { clients: [{ clientId: '' }] }, /clientId must be a non-empty string/],
+    ['a clientId used twice', { clients: [{ clientId: 'a' }, { clientId: 'a', clientSecret: 's' }] }, /used twice/],
+    ['an empty secret', { clients: [{ clientId: 'a', clientSecret: '' }] }, /clientSecret must be a non-empty string/],
+    ['a relative redirect URI', { clients: [{ clientId: 'a', redirectUris: ['/callback'] }] }, /absolute URL/],
+    ['a redirect URI with a fragment', { clients: [{ clientId: 'a', redirectUris: ['http://127.0.0.1/cb#x'] }] }, /without a fragment/],
+    ['an empty redirect URI list', { clients: [{ clientId: 'a', redirectUris: [] }] }, /redirectUris is empty/],
+    ['a non-RSA encryption key', { clients: [{ clientId: 'a', encryptionKey: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } }] }, /public RSA JWK/],
+    ['a private encryption key', { clients: [{ clientId: 'a', encryptionKey: { kty: 'RSA', n: 'n', e: 'AQAB', d: 'd' } }] }, /PUBLIC key/],
+    ['a zero token lifetime', { clients: [{ clientId: 'a', accessTokenTtl: 0 }] }, /accessTokenTtl/],
+    ['a user without email', { users: [{ email: 'nobody' }] }, /needs an email address/],
+    ['two users with one email', { users: [{ email: 'a@b.c' }, { email: 'a@b.c' }] }, /already a user with email a@b.c/],
+    ['a 1024-bit key', { keySize: 1024 as 2048 }, /keySize must be 2048 or 4096/],
+    ['a fractional refresh lifetime', { refreshTokenTtl: 1.5 }, /refreshTokenTtl/],
+  ])('refuses %s at construction', (_name, options, message) => {
+    expect(() => new FiefDevServer(options)).toThrow(message);
+  });
+
+  it('refuses to add a user whose id is taken', () => {
+    const dev = new FiefDevServer();
+    expect(() => dev.addUser({ id: dev.users[0].id, email: 'twin@example.com' })).toThrow(/already a user with id/);
+  });
+});
