@@ -632,7 +632,12 @@ export class FiefDevServer {
       if (url.pathname === '/logout') return await this.logout(req, res, url);
       if (USER_ENDPOINTS.has(url.pathname)) return await this.userApi(url.pathname, req, res);
       const interaction = /^\/interaction\/([\w-]+)(\/login)?$/.exec(url.pathname);
-      if (interaction) return await this.interact(req, res, url, Boolean(interaction[2]));
+      if (interaction) {
+        return await this.interact(req, res, url, Boolean(interaction[2])).catch((error: unknown) => {
+          if ((error as { name?: unknown }).name !== 'SessionNotFound') throw error;
+          this.json(res, 400, { error: 'invalid_request', error_description: 'This login expired or is unknown: start it again' });
+        });
+      }
       if (url.pathname === '/authorize') {
         this.learnLocalRedirect(url);
         this.acceptPlainPkce(url);

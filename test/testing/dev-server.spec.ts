@@ -334,6 +334,10 @@ describe('FiefDevServer', () => {
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(html).toContain('Sign in as anne@bretagne.duchy');
     expect(html).toContain('Sign in as guest@example.com');
+
+    const stale = await fetch(`${base}/interaction/not-a-login`, { redirect: 'manual' });
+    expect(stale.status).toBe(400);
+    expect(await stale.json()).toMatchObject({ error: 'invalid_request' });
   });
 
   it('counts requests, rotates keys and injects faults', async () => {
