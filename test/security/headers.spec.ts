@@ -107,6 +107,18 @@ describe.each(ADAPTERS)('header forms on %s', (adapter) => {
       await expectRefused(() => fetch(`${url}/target/plain?access_token=${token}`), 400, 'invalid_request');
     });
 
+    it.each([
+      ['percent-encoded name', 'access%5Ftoken'],
+      ['percent-encoded name (lower hex)', 'access%5ftoken'],
+      ['fully encoded name', '%61ccess_token'],
+    ])('a token in the query string under a %s, with a good header', async (_label, name) => {
+      await expectRefused(
+        () => fetch(`${url}/target/plain?${name}=${token}`, { headers: { authorization: `Bearer ${token}` } }),
+        400,
+        'invalid_request',
+      );
+    });
+
     it('a token in the header and in the query string', async () => {
       await expectRefused(
         () => fetch(`${url}/target/plain?x=1&access_token=${token}`, { headers: { authorization: `Bearer ${token}` } }),
