@@ -49,8 +49,10 @@ function httpExceptionToTransportError(exception: HttpException): FiefTransportE
  *
  * - GraphQL: `Authorization: Bearer` of the HTTP request (`context.req`); refusals become GraphQL
  *   errors through Nest's own `HttpException` handling (the HTTP status stays 200).
- * - socket.io: `auth.token` or the `Authorization` header of the handshake; a refused message gets
- *   an `exception` event whose data is a {@link FiefTransportError}; the connection stays open.
+ * - socket.io: `auth.token` or the `Authorization` header of the handshake, checked on every
+ *   guarded message (the connection itself is not refused); a refused message gets an `exception`
+ *   event whose data is a {@link FiefTransportError}, and the connection stays open. `client.fief`
+ *   holds the current message's result only.
  * - Microservices: `accessToken` in the payload; a refused message errors with a
  *   {@link FiefTransportError} (an `RpcException`).
  * - Anything else (another context type, a WebSocket adapter without handshake) is refused with
@@ -70,6 +72,7 @@ export class FiefTransportAuthGuard extends FiefAuthGuard {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const type = context.getType<string>();
     await loadTransportException(type);
+    if (type === 'ws') this.forgetPreviousMessage(context.getArgByIndex(0));
     try {
       return await super.canActivate(context);
     } catch (error) {
@@ -98,6 +101,17 @@ export class FiefTransportAuthGuard extends FiefAuthGuard {
     if (failure.error) transportError.error = failure.error;
     if (failure.retryAfter) transportError.retryAfter = failure.retryAfter;
     return this.toTransportException(context.getType(), transportError) ?? super.createException(context, failure);
+  }
+
+  /**
+   * A socket outlives its messages: what an earlier guarded message attached must not be seen by a
+   * later one, whose token may have expired meanwhile or whose handler is `@Public()`.
+   */
+  private forgetPreviousMessage(client: unknown): void {
+    if (typeof client !== 'object' || client === null) return;
+    const socket = client as Record<string, any>;
+    if (socket.fief !== undefined && socket.user === socket.fief?.accessTokenInfo) delete socket.user;
+    delete socket.fief;
   }
 
   private toTransportException(type: string, error: FiefTransportError): Error | undefined {

@@ -1,4 +1,4 @@
-/** What FiefTransportAuthGuard does with a call it cannot read a credential from: refuse, and log once. */
+/** FiefTransportAuthGuard without a network: calls it cannot read (refused, logged once), socket state, optional peers. */
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -65,6 +65,21 @@ describe('FiefTransportAuthGuard on a call it cannot read', () => {
     ['rpc', 'no message context', [{ accessToken: 'x' }], false],
   ])('getTransportRequest on %s with %s: readable = %s', (type, _what, args, readable) => {
     expect(getTransportRequest(context(type, args)) !== undefined).toBe(readable);
+  });
+});
+
+describe('FiefTransportAuthGuard on a long-lived socket', () => {
+  it('forgets what an earlier message attached before checking the next one, also for @Public() handlers', async () => {
+    const accessTokenInfo = { id: 'earlier' };
+    const client = { handshake: { auth: {} }, fief: { accessToken: 'old', accessTokenInfo }, user: accessTokenInfo };
+    await expect(guard.canActivate(context('ws', [client, 'data'], Handlers.prototype.open))).resolves.toBe(true);
+    expect(client).toEqual({ handshake: { auth: {} } });
+  });
+
+  it('keeps a user property the application set itself', async () => {
+    const client = { handshake: { auth: {} }, user: { name: 'set by the app' } };
+    await expect(guard.canActivate(context('ws', [client, 'data']))).rejects.toMatchObject({ error: { statusCode: 401 } });
+    expect(client.user).toEqual({ name: 'set by the app' });
   });
 });
 
