@@ -287,6 +287,10 @@ export class FiefDevServer {
    * never answers, `html` answers a 200 HTML page, `500` an HTTP 500, `slow:<ms>` answers late.
    */
   setFault(endpoint: FiefDevEndpoint | 'all', fault: FiefDevFault | null): void {
+    if (endpoint !== 'all' && !(endpoint in this.requestCounts)) throw new Error(`FiefDevServer.setFault: unknown endpoint ${endpoint}`);
+    if (fault !== null && !/^(down|hang|html|500|slow:\d+)$/.test(fault)) {
+      throw new Error(`FiefDevServer.setFault: unknown fault ${fault} (down, hang, html, 500 or slow:<ms>)`);
+    }
     const endpoints = endpoint === 'all' ? (Object.keys(this.requestCounts) as FiefDevEndpoint[]) : [endpoint];
     for (const name of endpoints) {
       if (fault) this.faults.set(name, fault);

@@ -154,6 +154,12 @@ describe('FiefDevServer options', () => {
     expect(() => new FiefDevServer(options)).toThrow(message);
   });
 
+  it('refuses an unknown fault or endpoint', () => {
+    const dev = new FiefDevServer();
+    expect(() => dev.setFault('jwks', 'slow:soon' as 'slow:1')).toThrow(/unknown fault slow:soon/);
+    expect(() => dev.setFault('admin' as 'jwks', 'down')).toThrow(/unknown endpoint admin/);
+  });
+
   it('refuses to add a user whose id is taken', () => {
     const dev = new FiefDevServer();
     expect(() => dev.addUser({ id: dev.users[0].id, email: 'twin@example.com' })).toThrow(/already a user with id/);
