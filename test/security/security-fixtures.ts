@@ -13,6 +13,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { expect } from '@jest/globals';
+import { AuthGuard } from '@nestjs/passport';
 import { Acr, CurrentUser, FiefAuthGuard, Permissions, Scopes, type FiefUserInfo } from '../../lib/index.js';
 
 export type AdapterName = 'express' | 'fastify';
@@ -21,7 +22,7 @@ export const CLIENT = { clientId: 'fief-dev-client', clientSecret: 'fief-dev-sec
 export const ANNE = 'anne@bretagne.duchy';
 
 /** Calls of each handler of {@link TargetController}: a refused request must leave them unchanged. */
-export const handlerCalls = { plain: 0, permission: 0, scope: 0, acr: 0, me: 0, form: 0 };
+export const handlerCalls = { plain: 0, permission: 0, scope: 0, acr: 0, me: 0, form: 0, passport: 0, passportPermission: 0 };
 export const totalHandlerCalls = (): number => Object.values(handlerCalls).reduce((sum, calls) => sum + calls, 0);
 
 /** The routes an attacker aims at, one per kind of requirement. */
@@ -65,6 +66,24 @@ export class TargetController {
   me(@CurrentUser() user: FiefUserInfo) {
     handlerCalls.me++;
     return { email: user.email };
+  }
+}
+
+/** The same kind of routes behind `AuthGuard('fief')`, the passport strategy: the second way in. */
+@Controller('passport-target')
+@UseGuards(AuthGuard('fief'))
+export class PassportTargetController {
+  @Get('plain')
+  plain() {
+    handlerCalls.passport++;
+    return { ok: true };
+  }
+
+  @Get('permission')
+  @Permissions('castles:create')
+  permission() {
+    handlerCalls.passportPermission++;
+    return { ok: true };
   }
 }
 

@@ -18,6 +18,7 @@ import {
   forgeJwt,
   handlerCalls,
   rsaKey,
+  PassportTargetController,
   startApp,
   startTrap,
   TargetController,
@@ -45,7 +46,7 @@ describe.each(ADAPTERS)('tokens on %s', (adapter) => {
     });
     const baseURL = await dev.start();
     trap = await startTrap();
-    ({ app, url } = await startApp(adapter, { imports: [FiefModule.forRoot({ baseURL, ...CLIENT })], controllers: [TargetController] }));
+    ({ app, url } = await startApp(adapter, { imports: [FiefModule.forRoot({ baseURL, ...CLIENT })], controllers: [TargetController, PassportTargetController] }));
     realKey = { kind: 'rsa', key: toKeyObject(dev.signingKey.privateKey) };
     kid = dev.signingKey.kid;
     sub = dev.findUser(ANNE)!.id!;
@@ -264,6 +265,34 @@ describe.each(ADAPTERS)('tokens on %s', (adapter) => {
 
     it('a token with typ other than JWT / at+jwt', async () => {
       for (const typ of ['id_token+jwt', 'logout+jwt', 'secevent+jwt', 42]) await invalid(forgeJwt(header({ typ }), claims(), realKey));
+    });
+  });
+
+  describe("the same refusals through AuthGuard('fief') (the passport strategy)", () => {
+    it('passes a valid token (control case)', async () => {
+      const before = handlerCalls.passport;
+      expect((await get(forgeJwt(header(), claims(), realKey), '/passport-target/plain')).status).toBe(200);
+      expect(handlerCalls.passport).toBe(before + 1);
+    });
+
+    it('refuses forged, confused, expired and mis-scoped tokens exactly like FiefAuthGuard', async () => {
+      const pem = createPublicKey(KeyObject.from(dev.signingKey.privateKey)).export({ type: 'spki', format: 'pem' }) as string;
+      const bad = [
+        forgeJwt(header({ alg: 'none' }), claims(), { kind: 'none' }),
+        forgeJwt(header({ alg: 'HS256' }), claims(), { kind: 'hmac', secret: pem }),
+        forgeJwt(header(), claims(), { kind: 'rsa', key: rsaKey(2048) }),
+        forgeJwt(header({ jku: `${trap.url}/jwks.json` }), claims(), realKey),
+        forgeJwt(header(), claims({ exp: Math.floor(Date.now() / 1000) - 120 }), realKey),
+        forgeJwt(header(), claims({ iat: Math.floor(Date.now() / 1000) + 3600 }), realKey),
+        forgeJwt(header(), claims({ exp: undefined }), realKey),
+        forgeJwt(header(), claims({ aud: ['fief-dev-client', 'other-client'], azp: 'other-client' }), realKey),
+        forgeJwt(header(), claims({ iss: `${dev.issuer}/` }), realKey),
+        await dev.issueIdToken({ user: ANNE }),
+      ];
+      for (const token of bad) await expectRefused(() => get(token, '/passport-target/plain'), 401, 'invalid_token');
+      await expectRefused(() => get('a b', '/passport-target/plain'), 401, 'invalid_request');
+      await expectRefused(() => fetch(`${url}/passport-target/plain?access_token=x`, { headers: { authorization: `Bearer ${bad[0]}` } }), 400, 'invalid_request');
+      await expectRefused(() => get(forgeJwt(header(), claims(), realKey), '/passport-target/permission'), 403, 'insufficient_scope');
     });
   });
 
