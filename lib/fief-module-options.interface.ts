@@ -3,6 +3,7 @@ import type { FiefClientOptions } from './client/types.js';
 import type { FiefAuthFailure } from './auth/fief-auth-failure.js';
 import type { FiefTokenExtractors } from './auth/token-extractor.js';
 import type { FiefUserInfoCache } from './auth/user-info-cache.js';
+import type { FiefLoginOptions } from './login/login-options.interface.js';
 
 /**
  * Options of `FiefModule.forRoot` / the factory of `forRootAsync`: the `FiefClient` options plus
@@ -36,6 +37,12 @@ export interface FiefModuleOptions extends FiefClientOptions {
    * @default Nest's `UnauthorizedException` / `ForbiddenException` / `ServiceUnavailableException` / `BadRequestException`
    */
   exceptionFactory?: (failure: FiefAuthFailure, context: ExecutionContext | undefined) => Error;
+  /**
+   * Browser login flow: the auth controller (`/auth/login`, `/auth/callback`, `/auth/logout`,
+   * `/auth/me`) and the encrypted session cookie the guard accepts besides bearer tokens.
+   * Off when absent. See "Web app login" in the README.
+   */
+  login?: FiefLoginOptions;
 }
 
 /** Options that shape the module itself, given next to the others in both `forRoot` and `forRootAsync`. */
@@ -50,6 +57,12 @@ export interface FiefModuleExtras {
    * to spare every route that interceptor. @default true
    */
   passport?: boolean;
+  /**
+   * Prefix the auth controller is mounted at, or `false` for none (the session cookie still works).
+   * Static, because Nest reads controller paths when modules are declared.
+   * @default forRoot: `login.path ?? 'auth'` when `login` is given, else false; forRootAsync: false
+   */
+  authController?: string | false;
 }
 
 /** {@link FiefModuleOptions} checked, with every default applied. */

@@ -5,10 +5,12 @@ import { FiefPassportInterceptor } from './auth/fief-passport.interceptor.js';
 import type { FiefModuleExtras } from './fief-module-options.interface.js';
 import {
   FIEF_ASYNC_OPTIONS_TYPE,
+  FIEF_MODULE_OPTIONS,
   FIEF_OPTIONS_TYPE,
   FiefConfigurableModule,
 } from './fief.module-definition.js';
 import { FiefService } from './fief.service.js';
+import { createFiefLoginModuleParts } from './login/login-module-parts.js';
 import { FIEF_PASSPORT_STRATEGY } from './fief.constants.js';
 
 const logger = new Logger('FiefModule');
@@ -40,7 +42,18 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras): Dynami
     providers.push(passportStrategyProvider, { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor });
   }
   if (extras.globalGuard === true) providers.push({ provide: APP_GUARD, useClass: FiefAuthGuard });
-  return { ...definition, global: extras.isGlobal === true, providers };
+  const login = createFiefLoginModuleParts({
+    optionsToken: FIEF_MODULE_OPTIONS,
+    clientToken: FiefService,
+    controllerPath: extras.authController ?? false,
+  });
+  return {
+    ...definition,
+    global: extras.isGlobal === true,
+    providers: [...providers, ...login.providers],
+    controllers: [...(definition.controllers ?? []), ...login.controllers],
+    exports: [...(definition.exports ?? []), ...login.exports],
+  };
 }
 
 /**
@@ -67,7 +80,8 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras): Dynami
 export class FiefModule extends FiefConfigurableModule {
   /** Registers the module with options known up front. `isGlobal` and `globalGuard` go next to them. */
   static override forRoot(options: typeof FIEF_OPTIONS_TYPE): DynamicModule {
-    return withExtras(super.forRoot(options), options);
+    const authController = options.authController ?? (options.login ? (options.login.path ?? 'auth') : false);
+    return withExtras(super.forRoot(options), { ...options, authController });
   }
 
   /**

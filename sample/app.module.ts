@@ -1,19 +1,34 @@
+import { randomBytes } from 'node:crypto';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { FiefModule } from '../lib/index.js';
 import { CastlesController } from './castles.controller.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
+import { PagesController } from './pages.controller.js';
 
 /** The settings the sample reads through `ConfigService`. */
 export interface SampleSettings {
   FIEF_BASE_URL: string;
   FIEF_CLIENT_ID: string;
   FIEF_CLIENT_SECRET: string;
+  /** Public URL of the app, where the login callback is. @default http://127.0.0.1:$PORT (3000) */
+  APP_URL?: string;
+  /** Encrypts the session cookie, at least 32 bytes. @default a random one per run (sessions end on restart) */
+  COOKIE_SECRET?: string;
 }
 
 @Module({})
 class SampleAppModule {}
+
+function loginOptions(appUrl = `http://127.0.0.1:${process.env.PORT ?? 3000}`, cookieSecret = randomBytes(32).toString('base64url')) {
+  return {
+    redirectUri: `${appUrl}/auth/callback`,
+    cookieSecret,
+    // Plain http is accepted only for a localhost app URL; anywhere else the cookie is Secure.
+    secureCookies: new URL(appUrl).protocol === 'https:',
+  };
+}
 
 /**
  * The sample app: castles API, `/me`, public `/health`, every other route behind the global
@@ -29,14 +44,16 @@ export function createAppModule(settings?: SampleSettings): DynamicModule {
         imports: [ConfigModule],
         inject: [ConfigService],
         globalGuard: true,
+        authController: 'auth',
         useFactory: (config: ConfigService<SampleSettings, true>) => ({
           baseURL: config.getOrThrow('FIEF_BASE_URL'),
           clientId: config.getOrThrow('FIEF_CLIENT_ID'),
           clientSecret: config.getOrThrow('FIEF_CLIENT_SECRET'),
           realm: 'castles',
+          login: loginOptions(config.get('APP_URL'), config.get('COOKIE_SECRET')),
         }),
       }),
     ],
-    controllers: [CastlesController, MeController, HealthController],
+    controllers: [CastlesController, MeController, HealthController, PagesController],
   };
 }

@@ -3,6 +3,9 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { checkAccessTokenInfo } from '../client/fief-client.js';
 import type { FiefAccessTokenInfo, FiefUserInfo } from '../client/types.js';
 import { FiefService } from '../fief.service.js';
+import { createFiefSessionExtractor } from '../login/session-token-extractor.js';
+import { FiefSessionService } from '../login/session.service.js';
+import type { FiefTokenExtractor } from './token-extractor.js';
 import { getFiefRequest } from './execution-context.js';
 import type { FiefAuthFailure } from './fief-auth-failure.js';
 import { buildWwwAuthenticate, createFiefAuthException, MISSING_CREDENTIAL, toAuthFailure } from './fief-auth-responses.js';
@@ -34,6 +37,7 @@ const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
 export class FiefAuthGuard implements CanActivate {
   protected readonly logger = new Logger('FiefAuthGuard');
   private readonly policies: FiefRoutePolicies;
+  private readonly httpExtractor?: FiefTokenExtractor;
   private lastUnavailableLog = 0;
   private unavailableSinceLog = 0;
 
@@ -41,8 +45,12 @@ export class FiefAuthGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly fief: FiefService,
     @Optional() protected readonly adapterHost?: HttpAdapterHost,
+    @Optional() sessions?: FiefSessionService,
   ) {
     this.policies = new FiefRoutePolicies(reflector);
+    // With the login flow on, a browser without a bearer token authenticates with its session cookie.
+    const http = fief.options.tokenExtractors.http;
+    if (sessions?.enabled && http) this.httpExtractor = createFiefSessionExtractor(sessions, http);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -104,7 +112,8 @@ export class FiefAuthGuard implements CanActivate {
     context: ExecutionContext,
     request: Record<string, any>,
   ): string | undefined | Promise<string | undefined> {
-    const extractor = this.fief.options.tokenExtractors[context.getType()];
+    const type = context.getType();
+    const extractor = (type === 'http' && this.httpExtractor) || this.fief.options.tokenExtractors[type];
     if (!extractor) throw new Error(`No token extractor is configured for "${context.getType()}" contexts (tokenExtractors option).`);
     return extractor.extract(request, context);
   }

@@ -5,14 +5,10 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CurrentUser, Permissions } from '../../lib/auth/fief-auth.decorators.js';
-import { FiefClient } from '../../lib/client/fief-client.js';
 import type { FiefUserInfo } from '../../lib/client/types.js';
 import { FiefModule } from '../../lib/fief.module.js';
 import { CookieSealer } from '../../lib/login/cookie-sealer.js';
-import { FiefLoginModule } from '../../lib/login/fief-login.module.js';
 import { LoginRedirect } from '../../lib/login/login-redirect.decorator.js';
-import { createFiefSessionExtractor } from '../../lib/login/session-token-extractor.js';
-import { FiefSessionService } from '../../lib/login/session.service.js';
 import { FiefDevServer } from '../../lib/testing/fief-dev-server.js';
 import { ANNE, GUEST, cookieHeader, jar, logIn, setCookies } from './login-test-helpers.js';
 
@@ -43,7 +39,7 @@ class CastlesController {
   }
 }
 
-/** The session cookie through the real FiefAuthGuard, registered app-wide, with today's public API only. */
+/** The session cookie through the real FiefAuthGuard, registered app-wide by FiefModule's `login` option. */
 describe.each(['express', 'fastify'] as const)('FiefAuthGuard with the session cookie on %s', (adapter) => {
   let dev: FiefDevServer;
   let app: INestApplication;
@@ -54,23 +50,13 @@ describe.each(['express', 'fastify'] as const)('FiefAuthGuard with the session c
   beforeAll(async () => {
     dev = new FiefDevServer({ clients: [{ ...CLIENT, redirectUris: [REDIRECT_URI] }] });
     await dev.start();
-    const login = FiefLoginModule.forRoot({
-      client: new FiefClient({ baseURL: dev.baseURL, ...CLIENT }),
-      redirectUri: REDIRECT_URI,
-      cookieSecret: SECRET,
-    });
     const moduleRef = await Test.createTestingModule({
       imports: [
-        login,
-        FiefModule.forRootAsync({
-          imports: [login],
-          inject: [FiefSessionService],
+        FiefModule.forRoot({
+          baseURL: dev.baseURL,
+          ...CLIENT,
           globalGuard: true,
-          useFactory: (sessions: FiefSessionService) => ({
-            baseURL: dev.baseURL,
-            ...CLIENT,
-            tokenExtractors: { http: createFiefSessionExtractor(sessions) },
-          }),
+          login: { redirectUri: REDIRECT_URI, cookieSecret: SECRET },
         }),
       ],
       controllers: [CastlesController],
