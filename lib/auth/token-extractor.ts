@@ -40,7 +40,16 @@ export type FiefTokenExtractors = Partial<Record<string, FiefTokenExtractor>>;
 // token68 (RFC 7235 §2.1) after the case-insensitive scheme and at least one space (RFC 6750 §2.1).
 const BEARER_CREDENTIALS = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 const BEARER_SCHEME = /^bearer(?: |$)/i;
-const QUERY_TOKEN = /[?&]access_token=/;
+// Cheap pre-test on the raw query: the name may be percent-encoded (`access%5Ftoken`), which every
+// query parser decodes, so anything that could spell it is parsed properly before deciding.
+const MAYBE_QUERY_TOKEN = /access|%/i;
+
+function hasQueryToken(url: string): boolean {
+  const start = url.indexOf('?');
+  if (start === -1) return false;
+  const query = url.slice(start + 1);
+  return MAYBE_QUERY_TOKEN.test(query) && new URLSearchParams(query).has('access_token');
+}
 
 /**
  * Parses an `Authorization` header value.
@@ -85,7 +94,7 @@ function isFormBody(request: any): boolean {
 export const bearerHeaderExtractor: FiefTokenExtractor = {
   extract(request: any): string | undefined {
     const url: unknown = request.url;
-    if (typeof url === 'string' && url.includes('access_token=') && QUERY_TOKEN.test(url)) {
+    if (typeof url === 'string' && hasQueryToken(url)) {
       throw new FiefInvalidRequestError('Send the access token in the Authorization header, not in the URL.', 400);
     }
     if (request.body?.access_token !== undefined && isFormBody(request)) {
