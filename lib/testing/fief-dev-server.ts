@@ -288,7 +288,7 @@ export class FiefDevServer {
    */
   setFault(endpoint: FiefDevEndpoint | 'all', fault: FiefDevFault | null): void {
     if (endpoint !== 'all' && !(endpoint in this.requestCounts)) throw new Error(`FiefDevServer.setFault: unknown endpoint ${endpoint}`);
-    if (fault !== null && !/^(down|hang|html|500|slow:\d+)$/.test(fault)) {
+    if (fault !== null && !/^(down|hang|html|500|slow:\d+(\.\d+)?)$/.test(fault)) {
       throw new Error(`FiefDevServer.setFault: unknown fault ${fault} (down, hang, html, 500 or slow:<ms>)`);
     }
     const endpoints = endpoint === 'all' ? (Object.keys(this.requestCounts) as FiefDevEndpoint[]) : [endpoint];
