@@ -89,9 +89,9 @@ export class FiefTransportAuthGuard extends FiefAuthGuard {
 
   protected override extractCredential(context: ExecutionContext, request: Record<string, any>) {
     const type = context.getType<string>();
-    const extractor = this.fief.options.tokenExtractors[type] ?? FIEF_TRANSPORT_EXTRACTORS[type];
-    if (!extractor) throw new Error(`No token extractor is configured for "${type}" contexts (tokenExtractors option).`);
-    return extractor.extract(request, context);
+    // The base guard keeps HTTP (and its session cookie) and whatever the tokenExtractors option configures.
+    const fallback = this.fief.options.tokenExtractors[type] ? undefined : FIEF_TRANSPORT_EXTRACTORS[type];
+    return fallback ? fallback.extract(request, context) : super.extractCredential(context, request);
   }
 
   /** On ws / rpc without `exceptionFactory`: the transport's own exception carrying a {@link FiefTransportError}. */

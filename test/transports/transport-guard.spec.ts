@@ -83,6 +83,25 @@ describe('FiefTransportAuthGuard on a long-lived socket', () => {
   });
 });
 
+describe('FiefTransportAuthGuard token sources', () => {
+  it('uses the tokenExtractors option over its own default for a transport', async () => {
+    const service = new FiefService({ ...fief.options, tokenExtractors: { rpc: { extract: (rpcContext) => rpcContext.headers.authorization } } });
+    const custom = new FiefTransportAuthGuard(new Reflector(), service);
+    // No header: the payload's accessToken is not read, so the call is anonymous.
+    const anonymous = custom.canActivate(context('rpc', [{ accessToken: 'not.a.token' }, { headers: {} }]));
+    await expect(anonymous).rejects.toMatchObject({ error: { statusCode: 401, message: expect.stringContaining('required') } });
+    const withHeader = custom.canActivate(context('rpc', [{}, { headers: { authorization: 'not.a.token' } }]));
+    await expect(withHeader).rejects.toMatchObject({ error: { statusCode: 401, error: 'invalid_token' } });
+  });
+
+  it('leaves HTTP to the base guard (Authorization header, no token in the URL)', async () => {
+    const inUrl = guard.canActivate(context('http', [{ url: '/castles?access_token=x', headers: {} }, {}, () => {}]));
+    await expect(inUrl).rejects.toMatchObject({ status: 400 });
+    const malformed = guard.canActivate(context('http', [{ url: '/castles', headers: { authorization: 'Bearer not.a.token' } }, {}, () => {}]));
+    await expect(malformed).rejects.toMatchObject({ status: 401 });
+  });
+});
+
 describe('optional peers', () => {
   // The main entry re-exports lib/transports and lib/swagger: a static import of an optional peer
   // there would break every app that does not install it.
