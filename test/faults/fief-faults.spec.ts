@@ -240,6 +240,30 @@ describe('garbage answers', () => {
       return replace(target, () => fetch(input, init)) ?? fetch(input, init);
     };
 
+  it.each(['html', '500'] as const)('userinfo answering %s: @CurrentUser routes 503, token-only routes unaffected', async (fault) => {
+    const dev = await sharedDev();
+    const { url } = await appFor(dev.baseURL);
+    const token = await dev.issueAccessToken({ user: ANNE });
+    dev.setFault('userinfo', fault);
+    await expectUnavailable(`${url}/target/me`, token);
+    await expectOk(`${url}/target/plain`, token);
+    dev.setFault('userinfo', null);
+    await expectOk(`${url}/target/me`, token);
+  });
+
+  it('userinfo refusing the token (a user deactivated at Fief): 401 invalid_token, not 503', async () => {
+    const dev = await sharedDev();
+    const { url } = await appFor(dev.baseURL, {
+      fetch: rewriting((target) =>
+        target.endsWith('/api/userinfo')
+          ? Promise.resolve(Response.json({ detail: 'Unauthorized' }, { status: 401, headers: { 'www-authenticate': 'Bearer' } }))
+          : undefined,
+      ),
+    });
+    const token = await dev.issueAccessToken({ user: ANNE });
+    await expectRefused(() => fetch(`${url}/target/me`, bearer(token)), 401, 'invalid_token');
+  });
+
   it.each([
     ['a redirect to another host', async () => new Response(null, { status: 302, headers: { location: 'http://evil.example/jwks.json' } })],
     ['a JSON array', async () => Response.json([])],

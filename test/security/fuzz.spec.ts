@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
-import { createFiefSessionExtractor, FiefClient, FiefLoginModule, FiefModule, FiefSessionService } from '../../lib/index.js';
+import { createFiefSessionExtractor, FiefClient, FiefLoginModule, FiefModule, FiefSessionService, sanitizeReturnTo } from '../../lib/index.js';
 import { FiefDevServer } from '../../lib/testing/index.js';
 import {
   accessClaims,
@@ -214,5 +214,24 @@ describe.each(ADAPTERS)('fuzzing on %s', (adapter) => {
       { numRuns: RUNS },
     );
     expect(dev.requestCounts.token).toBe(0);
+  });
+});
+
+describe('post-login redirect targets (sanitizeReturnTo, what the callback redirects to)', () => {
+  const APP = 'https://app.example';
+  const pieces = fc.constantFrom('/', '//', '\\', '%2F', '%2f', '%5C', '%252F', '%09', '\t', '\n', ' ', '@', ':', '.', '..', '#', '?', 'evil.example', 'https:', 'javascript:', 'app', '%00', 'x');
+
+  it('whatever is asked, the browser stays on the app origin', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.array(pieces, { maxLength: 8 }).map((parts) => parts.join('')), fc.webUrl(), fc.string({ unit: printable, maxLength: 60 })), (asked) => {
+        const target = sanitizeReturnTo(asked);
+        expect(target.startsWith('/')).toBe(true);
+        // Browsers drop tabs and newlines and read `\` as `/` before resolving.
+        const asBrowserReads = target.replace(/[\t\n\r]/g, '').replaceAll('\\', '/');
+        expect(new URL(asBrowserReads, APP).origin).toBe(APP);
+        expect(new URL(decodeURIComponent(asBrowserReads), APP).origin).toBe(APP);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
