@@ -1,9 +1,10 @@
-/** FiefTransportAuthGuard on GraphQL resolvers (Apollo on Express), against a live FiefDevServer. */
+/** FiefTransportAuthGuard on GraphQL resolvers (Apollo on Express and Fastify), against a live FiefDevServer. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UseGuards, type INestApplication } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Args, Context, GraphQLModule, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FiefModule, Permissions, Public, type FiefAuthenticatedRequest } from '../../lib/index.js';
@@ -44,7 +45,7 @@ class CastlesResolver {
   }
 }
 
-describe('FiefTransportAuthGuard on GraphQL resolvers', () => {
+describe.each(['express', 'fastify'])('FiefTransportAuthGuard on GraphQL resolvers on %s', (adapter) => {
   let dev: FiefDevServer;
   let app: INestApplication;
   let reader: string;
@@ -54,13 +55,14 @@ describe('FiefTransportAuthGuard on GraphQL resolvers', () => {
     const baseURL = await dev.start();
     const moduleRef = await Test.createTestingModule({
       imports: [
-        FiefModule.forRoot({ baseURL, clientId: 'fief-dev-client', clientSecret: 'fief-dev-secret', isGlobal: true }),
+        FiefModule.forRoot({ baseURL, clientId: 'fief-dev-client', clientSecret: 'fief-dev-secret', isGlobal: true, jwksCooldown: 0 }),
         GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, typeDefs }),
       ],
       providers: [CastlesResolver],
     }).compile();
-    app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: false });
+    app = moduleRef.createNestApplication(adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger: false });
     await app.init();
+    if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
     reader = await dev.issueAccessToken({ user: 'guest@example.com', permissions: ['castles:read'] });
   });
 
@@ -109,6 +111,20 @@ describe('FiefTransportAuthGuard on GraphQL resolvers', () => {
   it('lets a @Public() query through without a token', async () => {
     const res = await graphql('{ health }');
     expect(res.body).toEqual({ data: { health: 'ok' } });
+  });
+
+  // Rotates the dev server's signing key; the old one stays published for the other tests.
+  it('reports a Fief outage (a new signing key, Fief down) as an error saying so, never as data', async () => {
+    await dev.rotateSigningKey();
+    const token = await dev.issueAccessToken({ user: 'guest@example.com', permissions: ['castles:read'] });
+    dev.setFault('all', 'down');
+    try {
+      const res = await graphql('{ castles { name } }', token);
+      expect(res.body.data).toBeNull();
+      expect(res.body.errors[0]).toMatchObject({ message: expect.stringContaining('Fief cannot be reached'), extensions: { status: 503 } });
+    } finally {
+      dev.setFault('all', null);
+    }
   });
 
   it('refuses a token sent in the URL as well as in the header', async () => {
