@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { default as Provider, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import {
-  createLocalJWKSet,
   exportJWK,
   generateKeyPair,
   jwtVerify,
@@ -103,6 +102,7 @@ const USER_ENDPOINTS = new Set(['/api/userinfo', '/api/profile', '/api/password'
 interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
+  publicKey: CryptoKey;
   publicJwk: JWK;
   privateJwk: JWK;
 }
@@ -112,7 +112,7 @@ async function createSigningKey(modulusLength: number): Promise<SigningKey> {
   const kid = randomUUID();
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
-  return { kid, privateKey, publicJwk, privateJwk };
+  return { kid, privateKey, publicKey, publicJwk, privateJwk };
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -450,6 +450,13 @@ export class FiefDevServer {
     for (const [name, value] of Object.entries(overrides)) if (value === undefined) delete payload[name];
     const { kid, privateKey } = this.keys[0];
     return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid, ...header }).sign(privateKey);
+  }
+
+  /** Verifies against the keys in hand: no JWK import on every user API call under load. */
+  private publicKeyOf(kid: string | undefined): CryptoKey {
+    const key = this.keys.find((candidate) => candidate.kid === kid);
+    if (!key) throw new Error(`No signing key ${kid}`);
+    return key.publicKey;
   }
 
   private jwks() {
@@ -856,7 +863,7 @@ export class FiefDevServer {
     const match = /^Bearer ([\w.~+/-]+=*)$/i.exec(req.headers.authorization ?? '');
     if (!match) return undefined;
     try {
-      const { payload } = await jwtVerify(match[1], createLocalJWKSet(this.jwks()), {
+      const { payload } = await jwtVerify(match[1], (header) => this.publicKeyOf(header.kid), {
         algorithms: ['RS256'],
         issuer: this.issuer,
         audience: this.clientList.map((client) => client.clientId),

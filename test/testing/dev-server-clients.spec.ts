@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { FiefDevServer } from '../../lib/testing/index.js';
 
 const verifier = () => randomBytes(32).toString('base64url');
@@ -105,6 +105,23 @@ describe('FiefDevServer clients', () => {
     const token = await dev.issueAccessToken({ user: inactive.id, clientId: 'confidential' });
     const userinfo = await fetch(`${base}/api/userinfo`, { headers: { authorization: `Bearer ${token}` } });
     expect(userinfo.status).toBe(401);
+  });
+
+  it('serves the user API only to tokens signed by a key it still publishes', async () => {
+    const userinfo = async (token: string) =>
+      (await fetch(`${base}/api/userinfo`, { headers: { authorization: `Bearer ${token}` } })).status;
+    const before = await dev.issueAccessToken({ clientId: 'confidential' });
+    const { privateKey } = await generateKeyPair('RS256');
+    const forged = await new SignJWT(decodeJwt(before)).setProtectedHeader({ alg: 'RS256', kid: dev.signingKey.kid }).sign(privateKey);
+    expect(await userinfo(forged)).toBe(401);
+    const unsigned = `${before.split('.').slice(0, 2).join('.')}.`;
+    expect(await userinfo(unsigned)).toBe(401);
+
+    await dev.rotateSigningKey();
+    expect(await userinfo(before)).toBe(200);
+    await dev.rotateSigningKey({ keepOld: false });
+    expect(await userinfo(before)).toBe(401);
+    expect(await userinfo(await dev.issueAccessToken({ clientId: 'confidential' }))).toBe(200);
   });
 
   it('shows the picker again for an unknown login_hint instead of inventing a user', async () => {
