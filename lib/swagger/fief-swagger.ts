@@ -19,6 +19,11 @@ export interface FiefSwaggerOptions {
   globalGuard?: boolean;
   /** Guard classes that stand for Fief authentication besides `FiefAuthGuard` and its subclasses (e.g. `AuthGuard('fief')`). */
   guards?: Function[];
+  /**
+   * Document the guard's refusals on the operations it covers, unless they document them already:
+   * 401, and 403 with what the route requires when it requires something. @default true
+   */
+  refusalResponses?: boolean;
   /** Passed to `SwaggerModule.createDocument`. */
   documentOptions?: SwaggerDocumentOptions;
 }
@@ -74,6 +79,23 @@ function collectRoutes(app: INestApplication, options: FiefSwaggerOptions): (Fie
   return routes;
 }
 
+function describeRequirements(policy: FiefRoutePolicy): string | undefined {
+  const requirements = policy.requirements;
+  if (!requirements) return undefined;
+  const parts: string[] = [];
+  if (requirements.requiredScope) parts.push(`scope ${requirements.requiredScope.join(', ')}`);
+  if (requirements.requiredPermissions) parts.push(`permission ${requirements.requiredPermissions.join(', ')}`);
+  if (requirements.requiredAcr) parts.push(`ACR ${requirements.requiredAcr}`);
+  return parts.join('; ');
+}
+
+function addRefusalResponses(operation: { responses?: Record<string, unknown> }, policy: FiefRoutePolicy): void {
+  const responses = (operation.responses ??= {});
+  responses['401'] ??= { description: 'No valid access token: see the WWW-Authenticate header (RFC 6750).' };
+  const required = describeRequirements(policy);
+  if (required) responses['403'] ??= { description: `The access token lacks what the route requires: ${required}.` };
+}
+
 /**
  * Builds the OpenAPI document of an app (`SwaggerModule.createDocument`) with Fief's bearer scheme
  * and the right `security` on every operation, from the same metadata the guard reads:
@@ -82,6 +104,8 @@ function collectRoutes(app: INestApplication, options: FiefSwaggerOptions): (Fie
  * - `@Public()` routes: no requirement, even under a controller-level `@ApiBearerAuth()` or a
  *   document-wide `security` (then an explicit `security: []`);
  * - routes no Fief guard covers: left as they are.
+ * Guarded operations also get a 401 response and, when they require a scope, permission or ACR,
+ * a 403 response naming it (unless they document those already).
  * Needs the optional peer `@nestjs/swagger`.
  *
  * @example
@@ -136,6 +160,7 @@ export async function createFiefSwaggerDocument(
         else delete operation.security;
       } else {
         operation.security = route.policy.isOptional ? [{ [schemeName]: [] }, {}] : [{ [schemeName]: [] }];
+        if (options.refusalResponses !== false) addRefusalResponses(operation, route.policy);
       }
     }
   }

@@ -103,6 +103,17 @@ describe('createFiefSwaggerDocument with per-controller and per-route guards', (
     expect(security(document, method, path)).toEqual(expected);
   });
 
+  it('documents the refusals of guarded operations, naming what they require, and of no others', () => {
+    const operation = (path: string, method = 'get') => (document.paths[path] as Record<string, any>)[method];
+    expect(operation('/api/castles').responses['401'].description).toContain('WWW-Authenticate');
+    expect(operation('/api/castles').responses['403'].description).toContain('permission castles:read');
+    expect(operation('/api/castles', 'post').responses['403'].description).toContain('permission castles:create');
+    expect(operation('/api/legacy/closed').responses['401']).toBeDefined();
+    expect(operation('/api/legacy/closed').responses['403']).toBeUndefined();
+    expect(operation('/api/castles/public').responses['401']).toBeUndefined();
+    expect(operation('/api/mixed/free').responses['401']).toBeUndefined();
+  });
+
   it('leaves no marker in the document, keeps the routes own extensions, and restores the metadata', () => {
     expect(JSON.stringify(document)).not.toContain('x-fief-route');
     expect((document.paths['/api/castles'] as any).post['x-audit']).toBe(true);
@@ -119,6 +130,33 @@ describe('createFiefSwaggerDocument with FiefModule globalGuard', () => {
     expect(security(document, 'get', '/api/mixed/own')).toEqual(BEARER);
     expect(security(document, 'get', '/api/castles/optional')).toEqual([{ fief: [] }, {}]);
     expect(security(document, 'get', '/api/castles/public')).toEqual([]);
+  });
+
+  it('counts the guards given in the guards option as Fief guards', async () => {
+    class ApiKeyGuard {
+      canActivate() {
+        return true;
+      }
+    }
+    @Controller('keyed')
+    @UseGuards(ApiKeyGuard)
+    class KeyedController {
+      @Get()
+      list() {}
+    }
+    const moduleRef = await Test.createTestingModule({ imports: [FiefModule.forRoot(fief)], controllers: [KeyedController] }).compile();
+    const app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: false });
+    await app.init();
+    try {
+      const config = new DocumentBuilder().build();
+      expect(security(await createFiefSwaggerDocument(app, config), 'get', '/keyed')).toBeUndefined();
+      const document = await createFiefSwaggerDocument(app, config, { guards: [ApiKeyGuard], securitySchemeName: 'castles', refusalResponses: false });
+      expect(security(document, 'get', '/keyed')).toEqual([{ castles: [] }]);
+      expect(document.components?.securitySchemes?.castles).toBeDefined();
+      expect((document.paths['/keyed'] as Record<string, any>).get.responses['401']).toBeUndefined();
+    } finally {
+      await app.close();
+    }
   });
 
   it('leaves every route alone when no Fief guard is in the app', async () => {
