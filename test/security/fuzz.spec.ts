@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
-import { createFiefSessionExtractor, FiefClient, FiefLoginModule, FiefModule, FiefSessionService, sanitizeReturnTo } from '../../lib/index.js';
+import { FiefModule, sanitizeReturnTo } from '../../lib/index.js';
 import { FiefDevServer } from '../../lib/testing/index.js';
 import {
   accessClaims,
@@ -85,17 +85,8 @@ describe.each(ADAPTERS)('fuzzing on %s', (adapter) => {
   beforeAll(async () => {
     dev = new FiefDevServer({ clients: [{ ...CLIENT, redirectUris: [REDIRECT_URI] }] });
     const baseURL = await dev.start();
-    const client = new FiefClient({ baseURL, ...CLIENT, requestTimeout: 2000 });
-    const login = FiefLoginModule.forRoot({ client, redirectUri: REDIRECT_URI, cookieSecret: SECRET });
     ({ app, url } = await startApp(adapter, {
-      imports: [
-        login,
-        FiefModule.forRootAsync({
-          imports: [login],
-          inject: [FiefSessionService],
-          useFactory: (sessions: FiefSessionService) => ({ baseURL, ...CLIENT, tokenExtractors: { http: createFiefSessionExtractor(sessions) } }),
-        }),
-      ],
+      imports: [FiefModule.forRoot({ baseURL, ...CLIENT, requestTimeout: 2000, login: { redirectUri: REDIRECT_URI, cookieSecret: SECRET } })],
       controllers: [TargetController],
     }));
     token = await dev.issueAccessToken({ user: ANNE });

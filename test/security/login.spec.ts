@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createFiefSessionExtractor, FiefClient, FiefLoginModule, FiefModule, FiefSessionService } from '../../lib/index.js';
+import { FiefModule } from '../../lib/index.js';
 import { CookieSealer } from '../../lib/login/cookie-sealer.js';
 import { FiefDevServer } from '../../lib/testing/index.js';
 import { ADAPTERS, ANNE, CLIENT, expectRefused, handlerCalls, startApp, TargetController } from './security-fixtures.js';
@@ -44,21 +44,8 @@ describe.each(ADAPTERS)('login flow and session cookies on %s', (adapter) => {
   beforeAll(async () => {
     dev = new FiefDevServer({ clients: [{ ...CLIENT, redirectUris: [REDIRECT_URI] }] });
     const baseURL = await dev.start();
-    const client = new FiefClient({ baseURL, ...CLIENT, requestTimeout: 2000 });
-    const login = FiefLoginModule.forRoot({ client, redirectUri: REDIRECT_URI, cookieSecret: SECRET });
     ({ app, url } = await startApp(adapter, {
-      imports: [
-        login,
-        FiefModule.forRootAsync({
-          imports: [login],
-          inject: [FiefSessionService],
-          useFactory: (sessions: FiefSessionService) => ({
-            baseURL,
-            ...CLIENT,
-            tokenExtractors: { http: createFiefSessionExtractor(sessions) },
-          }),
-        }),
-      ],
+      imports: [FiefModule.forRoot({ baseURL, ...CLIENT, requestTimeout: 2000, login: { redirectUri: REDIRECT_URI, cookieSecret: SECRET } })],
       controllers: [TargetController],
     }));
     sealer = new CookieSealer(SECRET, 'session');
@@ -270,21 +257,11 @@ describe.each(ADAPTERS)('login flow and session cookies on %s', (adapter) => {
 
     it('cookie secret rotation: [new, old] still opens old sessions, the new secret alone opens new ones and ends old ones', async () => {
       const NEW_SECRET = 'rotated-cookie-secret-rotated-cookie-secret-42';
-      const rotatedApp = async (cookieSecret: string | string[]) => {
-        const client = new FiefClient({ baseURL: dev.baseURL, ...CLIENT });
-        const login = FiefLoginModule.forRoot({ client, redirectUri: REDIRECT_URI, cookieSecret });
-        return startApp(adapter, {
-          imports: [
-            login,
-            FiefModule.forRootAsync({
-              imports: [login],
-              inject: [FiefSessionService],
-              useFactory: (sessions: FiefSessionService) => ({ baseURL: dev.baseURL, ...CLIENT, tokenExtractors: { http: createFiefSessionExtractor(sessions) } }),
-            }),
-          ],
+      const rotatedApp = (cookieSecret: string | string[]) =>
+        startApp(adapter, {
+          imports: [FiefModule.forRoot({ baseURL: dev.baseURL, ...CLIENT, login: { redirectUri: REDIRECT_URI, cookieSecret } })],
           controllers: [TargetController],
         });
-      };
       const both = await rotatedApp([NEW_SECRET, SECRET]);
       const onlyNew = await rotatedApp(NEW_SECRET);
       try {
