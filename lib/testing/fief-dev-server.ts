@@ -711,14 +711,19 @@ export class FiefDevServer {
   }
 
   /**
-   * Gives oidc-provider's successful token responses Fief's exact shape: `token_type` "bearer", no
-   * `scope`, and a refresh token only while `offline_access` is in scope. oidc-provider always rotates
-   * in a new refresh token, even when a refresh narrowed `offline_access` away; Fief issues none then,
-   * so that one is revoked before the answer leaves.
+   * Gives oidc-provider's token responses Fief's exact shape. Errors: Fief answers every one with
+   * 400, where oidc-provider answers a failed client authentication with 401. Success: `token_type`
+   * "bearer", no `scope`, and a refresh token only while `offline_access` is in scope. oidc-provider
+   * always rotates in a new refresh token, even when a refresh narrowed `offline_access` away; Fief
+   * issues none then, so that one is revoked before the answer leaves.
    */
   private shapeTokenResponse(res: ServerResponse) {
     const end = res.end.bind(res) as (body?: string | Buffer) => ServerResponse;
     res.end = ((body?: string | Buffer) => {
+      if (res.statusCode === 401 && !res.headersSent) {
+        res.statusCode = 400;
+        res.removeHeader('www-authenticate');
+      }
       let tokens: Record<string, unknown>;
       try {
         if (res.statusCode !== 200 || body === undefined || typeof body === 'function') return end(body);

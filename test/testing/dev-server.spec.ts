@@ -148,7 +148,17 @@ describe('FiefDevServer', () => {
       { grant_type: 'authorization_code', code: third!, redirect_uri: REDIRECT },
       { authorization: basic(CLIENT.clientId, 'not-the-secret') },
     );
+    expect(wrongSecret.status).toBe(400);
     expect(await wrongSecret.json()).toMatchObject({ error: 'invalid_client' });
+    const unknownClient = await token({
+      grant_type: 'authorization_code',
+      code: third!,
+      redirect_uri: REDIRECT,
+      client_id: 'nobody',
+      client_secret: 'x',
+    });
+    expect(unknownClient.status).toBe(400);
+    expect(await unknownClient.json()).toMatchObject({ error: 'invalid_client' });
   });
 
   it('grants offline_access, rotates refresh tokens, narrows scope and drops acr to 0', async () => {
