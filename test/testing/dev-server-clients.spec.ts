@@ -182,3 +182,31 @@ describe('FiefDevServer options', () => {
     expect(() => dev.addUser({ id: dev.users[0].id, email: 'twin@example.com' })).toThrow(/already a user with id/);
   });
 });
+
+describe('FiefDevServer with its own issuer', () => {
+  it('signs with the configured issuer and still serves its endpoints on the address it listens on', async () => {
+    // Fief advertises an https issuer even when reached over http inside a network.
+    const dev = new FiefDevServer({ issuer: 'https://fief.example.com' });
+    const base = await dev.start();
+    try {
+      const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+      expect(discovery).toMatchObject({ issuer: 'https://fief.example.com', token_endpoint: `${base}/api/token` });
+      const redirect = 'http://127.0.0.1:9999/callback';
+      const { code } = await dev.login(
+        `${base}/authorize?${new URLSearchParams({ response_type: 'code', client_id: 'fief-dev-client', redirect_uri: redirect, scope: 'openid', login_hint: 'guest@example.com' })}`,
+      );
+      const response = await fetch(discovery.token_endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: redirect, client_id: 'fief-dev-client', client_secret: 'fief-dev-secret' }),
+      });
+      const { access_token, id_token } = (await response.json()) as Record<string, string>;
+      expect(decodeJwt(access_token).iss).toBe('https://fief.example.com');
+      expect(decodeJwt(id_token).iss).toBe('https://fief.example.com');
+      const userinfo = await fetch(`${base}/api/userinfo`, { headers: { authorization: `Bearer ${access_token}` } });
+      expect(await userinfo.json()).toMatchObject({ email: 'guest@example.com' });
+    } finally {
+      await dev.stop();
+    }
+  });
+});
