@@ -350,9 +350,8 @@ describe('key rotation and unknown kids', () => {
   it('a key rotated in just after a JWKS fetch: its valid tokens are never refused as invalid (401)', async () => {
     const dev = await sharedDev();
     const { url } = await appFor(dev.baseURL);
+    // The app fetches the keys now (a first request, or any unknown kid once the cooldown is over)...
     await expectOk(`${url}/target/plain`, await dev.issueAccessToken({ user: ANNE }));
-    // An unknown kid (any client can send one) makes the app refetch the JWKS now...
-    await expectRefused(() => fetch(`${url}/target/plain`, bearer(unknownKidToken(dev))), 401, 'invalid_token');
     // ...then Fief rotates, as it does, signing at once with a key that fetch could not see.
     await dev.rotateSigningKey();
     const res = await fetch(`${url}/target/plain`, bearer(await dev.issueAccessToken({ user: ANNE })));
