@@ -1,4 +1,4 @@
-import { base64url, compactDecrypt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { base64url, compactDecrypt, decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { checkAccessTokenInfo, isFiefAcr } from './access-token-requirements.js';
 import {
   FiefAccessTokenExpired,
@@ -117,6 +117,7 @@ export class FiefClient {
       this.http,
       positiveNumber(options.metadataTtl, DEFAULT_METADATA_TTL_S, 'metadataTtl') * 1000,
       nonNegativeNumber(options.jwksCooldown, DEFAULT_JWKS_COOLDOWN_S, 'jwksCooldown') * 1000,
+      this.clockTolerance * 1000,
     );
     const cache = options.tokenCache === false ? undefined : { ...DEFAULT_TOKEN_CACHE, ...options.tokenCache };
     this.tokenCacheMaxAge = cache ? positiveNumber(cache.maxAge, DEFAULT_TOKEN_CACHE.maxAge, 'tokenCache.maxAge') * 1000 : 0;
@@ -314,7 +315,7 @@ export class FiefClient {
     const issuer = await this.expectedIssuer();
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(accessToken, (header) => this.verificationKey(header.kid, FiefAccessTokenInvalid), {
+      ({ payload: claims } = await jwtVerify(accessToken, (header) => this.verificationKey(header.kid, FiefAccessTokenInvalid, accessToken), {
         algorithms: ['RS256'],
         issuer,
         audience: this.audiences,
@@ -360,7 +361,7 @@ export class FiefClient {
     const issuer = await this.expectedIssuer();
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(signed, (header) => this.verificationKey(header.kid, FiefIdTokenInvalid), {
+      ({ payload: claims } = await jwtVerify(signed, (header) => this.verificationKey(header.kid, FiefIdTokenInvalid, signed), {
         algorithms: ['RS256'],
         issuer,
         audience: this.clientId,
@@ -438,8 +439,8 @@ export class FiefClient {
     }
   }
 
-  private async verificationKey(kid: string | undefined, invalid: TokenErrorClass): Promise<CryptoKey> {
-    const key = await this.metadata.signingKey(kid!);
+  private async verificationKey(kid: string | undefined, invalid: TokenErrorClass, token: string): Promise<CryptoKey> {
+    const key = await this.metadata.signingKey(kid!, () => issuedAt(token));
     if (!key) throw new invalid(`${invalid === FiefIdTokenInvalid ? 'ID token' : 'Access token'} refused: Fief publishes no key "${kid}"`);
     return key;
   }
@@ -573,4 +574,14 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 function isCanonicalBase64url(segment: string): boolean {
   return BASE64URL.test(segment) && base64url.encode(base64url.decode(segment)) === segment;
+}
+
+/** The token's `iat` before verification, only to judge whether its unknown key may be a new one. */
+function issuedAt(token: string): number | undefined {
+  try {
+    const { iat } = decodeJwt(token);
+    return typeof iat === 'number' ? iat : undefined;
+  } catch {
+    return undefined;
+  }
 }

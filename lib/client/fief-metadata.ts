@@ -33,33 +33,51 @@ const MIN_RSA_BITS = 2048;
 export class FiefMetadata {
   private discoveryCache?: Cached<FiefDiscovery>;
   private discoveryFlight?: Promise<FiefDiscovery>;
+  private lastDiscoveryAttempt = Number.NEGATIVE_INFINITY;
+  private lastDiscoveryError?: unknown;
   private keysCache?: Cached<Map<string, CryptoKey>>;
   private keysFlight?: Promise<Map<string, CryptoKey>>;
   private lastKeysAttempt = Number.NEGATIVE_INFINITY;
   private lastKeysError?: FiefUnavailableError;
+  /** Start of the last successful JWKS fetch: keys rotated in after it may be unknown yet. */
+  private keysFetchedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly baseURL: string,
     private readonly http: FiefHttpSettings,
     private readonly ttl: number,
     private readonly cooldown: number,
+    /** Clock skew tolerated between us and Fief, in ms. */
+    private readonly clockTolerance = 0,
   ) {}
 
   /** The discovery document. @throws FiefUnavailableError when it was never fetched and cannot be. */
   async discovery(): Promise<FiefDiscovery> {
     const cached = this.discoveryCache;
-    if (!cached) return this.refreshDiscovery();
+    if (!cached) {
+      // Never fetched and the last try failed: do not hammer a Fief that is down or restarting.
+      if (this.lastDiscoveryError && Date.now() - this.lastDiscoveryAttempt < this.cooldown) throw this.lastDiscoveryError;
+      return this.refreshDiscovery();
+    }
     if (Date.now() >= cached.refreshAt) this.refreshDiscovery().catch(() => undefined);
     return cached.value;
   }
 
   /**
    * The verification key with this `kid`, or `undefined` when Fief does not publish it (even after
-   * the rate-limited refetch). @throws FiefUnavailableError when the keys could not be fetched to decide.
+   * the rate-limited refetch).
+   *
+   * @param issuedAt the token's `iat` (seconds), read only when the key is unknown.
+   * @throws FiefUnavailableError when the keys could not be fetched to decide, or when the key may
+   *   have been rotated in after the last fetch and the cooldown forbids another one yet: a valid
+   *   token then gets "try again" (503), never "invalid" (401).
    */
-  async signingKey(kid: string): Promise<CryptoKey | undefined> {
+  async signingKey(kid: string, issuedAt?: () => number | undefined): Promise<CryptoKey | undefined> {
     let keys = this.keysCache?.value;
-    if (!keys) keys = await this.refreshKeys();
+    if (!keys) {
+      if (this.lastKeysError && Date.now() - this.lastKeysAttempt < this.cooldown) throw this.lastKeysError;
+      keys = await this.refreshKeys();
+    }
     else if (Date.now() >= this.keysCache!.refreshAt) this.refreshKeys().catch(() => undefined);
     const known = keys.get(kid);
     if (known) return known;
@@ -67,6 +85,15 @@ export class FiefMetadata {
     if (Date.now() - this.lastKeysAttempt >= this.cooldown) return (await this.refreshKeys()).get(kid);
     // Within the cooldown: if the last fetch failed we cannot tell whether the key exists.
     if (this.lastKeysError) throw this.lastKeysError;
+    // A token issued before the key set we hold was fetched names a key Fief did not publish then:
+    // refused. One issued since may be signed by a key rotated in meanwhile: we cannot tell yet.
+    const iat = issuedAt?.();
+    // `iat` has one-second granularity, hence the extra second.
+    if (iat !== undefined && (iat + 1) * 1000 + this.clockTolerance >= this.keysFetchedAt) {
+      throw new FiefUnavailableError(
+        `Unknown signing key "${kid}" on a token issued after the last key fetch; keys are refetched at most every ${this.cooldown / 1000} s`,
+      );
+    }
     return undefined;
   }
 
@@ -74,9 +101,11 @@ export class FiefMetadata {
     this.discoveryFlight ??= this.fetchDiscovery()
       .then((value) => {
         this.discoveryCache = { value, refreshAt: Date.now() + this.ttl };
+        this.lastDiscoveryError = undefined;
         return value;
       })
       .catch((error: unknown) => {
+        this.lastDiscoveryError = error;
         if (this.discoveryCache) this.discoveryCache.refreshAt = Date.now() + this.cooldown;
         throw error;
       })
@@ -85,8 +114,10 @@ export class FiefMetadata {
   }
 
   private refreshKeys(): Promise<Map<string, CryptoKey>> {
+    const startedAt = Date.now();
     this.keysFlight ??= this.fetchKeys()
       .then((value) => {
+        this.keysFetchedAt = startedAt;
         this.keysCache = { value, refreshAt: Date.now() + this.ttl };
         this.lastKeysError = undefined;
         return value;
@@ -119,6 +150,7 @@ export class FiefMetadata {
   }
 
   private async fetchDiscovery(): Promise<FiefDiscovery> {
+    this.lastDiscoveryAttempt = Date.now();
     const url = `${this.baseURL}/.well-known/openid-configuration`;
     const document = expectObject(await this.requestMetadata('discovery', url), `discovery document at ${url}`);
     const field = (name: keyof FiefDiscovery): string => {

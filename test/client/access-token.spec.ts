@@ -162,7 +162,8 @@ describe('FiefClient.verifyAccessToken refuses what is not an access token of th
 
   it('refuses a token signed by a key the JWKS does not publish (unknown kid)', async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256');
-    const claims = decodeJwt(await dev.issueAccessToken());
+    // Issued before the client fetched the key set: an unknown kid is then a verdict, not a maybe-new key.
+    const claims = decodeJwt(await dev.issueAccessToken({ claims: { iat: now() - 120 } }));
     const kid = (await exportJWK(publicKey)).n!.slice(0, 16);
     await refused(await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey), /no key/);
   });
