@@ -21,8 +21,11 @@ import {
   type ForgeKey,
 } from './security-fixtures.js';
 
-/** Runs per property and adapter: enough to hit every branch of the parsers, cheap on 2 cores. */
-const RUNS = 100;
+/**
+ * Runs per property and adapter: enough to hit every branch of the parsers, cheap on 2 cores.
+ * Raise it for a longer campaign: `FUZZ_RUNS=5000 npm test -- test/security/fuzz`.
+ */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const ANSWER_BOUND_MS = 2000;
 const SECRET = 'security-suite-cookie-secret-0123456789abcdef';
 const REDIRECT_URI = 'https://app.example/auth/callback';
