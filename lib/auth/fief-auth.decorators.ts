@@ -8,7 +8,7 @@ import {
   FIEF_PUBLIC_KEY,
   FIEF_SCOPES_KEY,
 } from '../fief.constants.js';
-import { getFiefRequest } from './execution-context.js';
+import { getTransportRequest } from '../transports/transport-request.js';
 
 // RFC 6749 §3.3 scope-token; permissions follow the same shape in Fief (`castles:read`).
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -90,7 +90,7 @@ const markNeedsUser: ParameterDecorator = (target, key) => {
  */
 export const CurrentUser = createParamDecorator<undefined, FiefUserInfo | undefined>(
   (_data, context: ExecutionContext) => {
-    const fief = getFiefRequest(context)?.fief;
+    const fief = getTransportRequest(context)?.fief;
     if (fief && !fief.user) {
       // Reached only when the guard did not see the handler's mark: refuse rather than run without the user.
       throw new Error('@CurrentUser(): the user info was not loaded; guard the route with FiefAuthGuard or AuthGuard("fief").');
@@ -108,7 +108,7 @@ export const CurrentUser = createParamDecorator<undefined, FiefUserInfo | undefi
  * @Get() list(@AccessTokenInfo() token: FiefAccessTokenInfo) { return token.permissions; }
  */
 export const AccessTokenInfo = createParamDecorator<undefined, FiefAccessTokenInfo | undefined>(
-  (_data, context: ExecutionContext) => getFiefRequest(context)?.fief?.accessTokenInfo,
+  (_data, context: ExecutionContext) => getTransportRequest(context)?.fief?.accessTokenInfo,
 );
 
 /**
@@ -118,5 +118,5 @@ export const AccessTokenInfo = createParamDecorator<undefined, FiefAccessTokenIn
  * @Get() proxy(@AccessToken() token: string) { return fetch(url, { headers: { authorization: `Bearer ${token}` } }); }
  */
 export const AccessToken = createParamDecorator<undefined, string | undefined>(
-  (_data, context: ExecutionContext) => getFiefRequest(context)?.fief?.accessToken,
+  (_data, context: ExecutionContext) => getTransportRequest(context)?.fief?.accessToken,
 );

@@ -5,7 +5,15 @@ import { ClientProxyFactory, Ctx, MessagePattern, Payload, Transport, type Clien
 import { Test } from '@nestjs/testing';
 import type { AddressInfo, Server } from 'node:net';
 import { firstValueFrom } from 'rxjs';
-import { FiefModule, Permissions, Public, type FiefAuthenticatedRequest } from '../../lib/index.js';
+import {
+  AccessToken,
+  AccessTokenInfo,
+  FiefModule,
+  Permissions,
+  Public,
+  type FiefAccessTokenInfo,
+  type FiefAuthenticatedRequest,
+} from '../../lib/index.js';
 import { FiefTransportAuthGuard } from '../../lib/transports/index.js';
 import { FiefDevServer } from '../../lib/testing/index.js';
 
@@ -14,8 +22,15 @@ import { FiefDevServer } from '../../lib/testing/index.js';
 class CastlesHandlers {
   @MessagePattern('castles.list')
   @Permissions('castles:read')
-  list(@Payload() payload: { page: number }, @Ctx() context: TcpContext & FiefAuthenticatedRequest) {
-    return { page: payload.page, user: context.fief!.accessTokenInfo.id };
+  list(
+    @Payload() payload: { page: number },
+    @Ctx() context: TcpContext & FiefAuthenticatedRequest,
+    @AccessTokenInfo() info: FiefAccessTokenInfo,
+    @AccessToken() token: string,
+  ) {
+    // The parameter decorators read the per-message context on microservices, as on HTTP.
+    const sameToken = token === context.fief!.accessToken && info === context.fief!.accessTokenInfo;
+    return { page: payload.page, user: info.id, sameToken };
   }
 
   @MessagePattern('castles.create')
@@ -64,6 +79,7 @@ describe('FiefTransportAuthGuard on microservice handlers (TCP)', () => {
     await expect(send('castles.list', { accessToken: reader, page: 2 })).resolves.toEqual({
       page: 2,
       user: dev.findUser('guest@example.com')!.id,
+      sameToken: true,
     });
   });
 
