@@ -277,6 +277,24 @@ describe.each(ADAPTERS)('login flow and session cookies on %s', (adapter) => {
       }
     });
 
+    it('an expired access token while Fief cannot refresh it: 503 + Retry-After, the session is kept', async () => {
+      expect(claims.rt).toEqual(expect.any(String));
+      const stale = await sealer.seal({ ...claims, ate: inSeconds(-60) }, inSeconds(600));
+      dev.setFault('token', 'down');
+      try {
+        const res = await expectRefused(() => get('/target/plain', `fief_session=${stale}`), 503, null);
+        expect(res.headers.getSetCookie().filter((line) => line.startsWith('fief_session='))).toEqual([]);
+      } finally {
+        dev.setFault('token', null);
+      }
+    });
+
+    it('an expired access token whose refresh token Fief refuses: no credential (401), the cookie is cleared', async () => {
+      const refused = await sealer.seal({ ...claims, ate: inSeconds(-60), rt: 'a-refresh-token-fief-never-issued' }, inSeconds(600));
+      const res = await expectRefused(() => get('/target/plain', `fief_session=${refused}`), 401, null);
+      expect(res.headers.getSetCookie().some((line) => /^fief_session=;/.test(line) || (/^fief_session=/.test(line) && /max-age=0/i.test(line)))).toBe(true);
+    });
+
     it('the same session cookie still passes (control case)', async () => {
       const before = handlerCalls.plain;
       expect((await get('/target/plain', `fief_session=${session}`)).status).toBe(200);
