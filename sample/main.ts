@@ -22,7 +22,9 @@ const app = await NestFactory.create(createAppModule(settings));
 app.enableShutdownHooks();
 await app.listen(port, '127.0.0.1');
 const url = await app.getUrl();
-console.log(`Sample API on ${url} (GET /health, GET|POST /castles, GET|PATCH /me)`);
+console.log(`Sample app on ${url}`);
+console.log(`  Open ${url}/ in a browser to log in with Fief, see a protected page, a 403 page, and log out.`);
+console.log('  API: GET /health (public), GET|POST /castles, GET|PATCH /me (bearer token or the login session).');
 
 if (devServer) {
   const token = await devServer.issueAccessToken({ user: 'anne@bretagne.duchy', expiresIn: 3600 });
