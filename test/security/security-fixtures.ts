@@ -104,7 +104,8 @@ export type ForgeKey = { kind: 'rsa' | 'rsa-pss' | 'ec'; key: KeyObject } | { ki
 /** `header.payload.signature` with exactly the header and payload given, signed as `alg` says. */
 export function forgeJwt(header: Record<string, unknown>, payload: Record<string, unknown> | string, key: ForgeKey): string {
   const input = `${b64(JSON.stringify(header))}.${b64(typeof payload === 'string' ? payload : JSON.stringify(payload))}`;
-  const hash = `sha${String(header.alg ?? '256').slice(-3)}`;
+  // The digest follows the alg's size (RS384 → sha384); odd algs are signed with sha256.
+  const hash = `sha${/(256|384|512)$/.exec(String(header.alg))?.[1] ?? '256'}`;
   switch (key.kind) {
     case 'none':
       return `${input}.`;

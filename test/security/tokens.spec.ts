@@ -164,6 +164,25 @@ describe.each(ADAPTERS)('tokens on %s', (adapter) => {
       await invalid(forgeJwt({ alg: 'RS256', kid: [kid] }, claims(), realKey));
     });
 
+    it('header values echoed in error descriptions cannot inject challenge parameters or headers', async () => {
+      const forged = { kind: 'rsa' as const, key: rsaKey(2048) };
+      for (const hostile of [
+        { kid: 'x", error="insufficient_scope", scope="admin' },
+        { kid: 'x\r\nSet-Cookie: fief_session=attacker\r\nX-Injected: 1' },
+        { kid: 'x\\", error="x' },
+        { kid: 'clé-ü-\u2028-\u0000' },
+        { alg: 'RS256", error="insufficient_scope', kid },
+        { typ: 'x", error="insufficient_scope' },
+      ]) {
+        const res = await invalid(forgeJwt({ alg: 'RS256', ...hostile }, olderClaims(), forged));
+        const challenge = res.headers.get('www-authenticate')!;
+        // The description may say anything, but as one quoted-string with no quote or backslash in it.
+        expect(challenge).toMatch(/^Bearer realm="fief", error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]*"$/);
+        expect(res.headers.get('set-cookie')).toBeNull();
+        expect(res.headers.get('x-injected')).toBeNull();
+      }
+    });
+
     it('broken base64url, JSON and segment counts', async () => {
       const good = forgeJwt(header(), claims(), realKey);
       const [h, p, s] = good.split('.');
