@@ -8,7 +8,7 @@ import { createHmac, generateKeyPairSync, KeyObject, sign as cryptoSign } from '
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Controller, Get, Post, UseGuards, type INestApplication, type ModuleMetadata } from '@nestjs/common';
+import { Controller, Get, Post, UseGuards, type INestApplication, type LoggerService, type ModuleMetadata } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -88,7 +88,11 @@ export class PassportTargetController {
 }
 
 /** An app on `adapter`, initialized and listening on 127.0.0.1 on a free port. */
-export async function startApp(adapter: AdapterName, metadata: ModuleMetadata, logger: any = false): Promise<{ app: INestApplication; url: string }> {
+export async function startApp(
+  adapter: AdapterName,
+  metadata: ModuleMetadata,
+  logger: LoggerService | false = false,
+): Promise<{ app: INestApplication; url: string }> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app = moduleRef.createNestApplication(adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger });
   await app.listen(0, '127.0.0.1');
