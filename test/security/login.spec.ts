@@ -295,6 +295,33 @@ describe.each(ADAPTERS)('login flow and session cookies on %s', (adapter) => {
       expect(res.headers.getSetCookie().some((line) => /^fief_session=;/.test(line) || (/^fief_session=/.test(line) && /max-age=0/i.test(line)))).toBe(true);
     });
 
+    it('a __Host- session cookie name (advised against cookie tossing) meets the prefix rules and only it is read', async () => {
+      const hosted = await startApp(adapter, {
+        imports: [
+          FiefModule.forRoot({ baseURL: dev.baseURL, ...CLIENT, login: { redirectUri: REDIRECT_URI, cookieSecret: SECRET, sessionCookieName: '__Host-fief_session' } }),
+        ],
+        controllers: [TargetController],
+      });
+      try {
+        const started = await fetch(`${hosted.url}/auth/login`, { redirect: 'manual' });
+        const back = new URL((await dev.login(started.headers.get('location')!, { email: ANNE })).url);
+        const callback = await fetch(`${hosted.url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie: cookieHeader(jar(started)) } });
+        const line = callback.headers.getSetCookie().find((cookie) => cookie.startsWith('__Host-fief_session='))!;
+        // What browsers require of __Host- cookies, or they drop them: Secure, Path=/, no Domain.
+        expect(line).toMatch(/; Secure/i);
+        expect(line).toMatch(/; Path=\/(;|$)/i);
+        expect(line).not.toMatch(/; Domain=/i);
+        const value = jar(callback)['__Host-fief_session'];
+        const before = handlerCalls.plain;
+        expect((await fetch(`${hosted.url}/target/plain`, { headers: { cookie: `__Host-fief_session=${value}` } })).status).toBe(200);
+        expect(handlerCalls.plain).toBe(before + 1);
+        // A cookie under the unprefixed name (what a sibling subdomain could set) is not a credential.
+        await expectRefused(() => fetch(`${hosted.url}/target/plain`, { headers: { cookie: `fief_session=${value}` } }), 401, null);
+      } finally {
+        await hosted.app.close();
+      }
+    });
+
     it('the same session cookie still passes (control case)', async () => {
       const before = handlerCalls.plain;
       expect((await get('/target/plain', `fief_session=${session}`)).status).toBe(200);
