@@ -183,6 +183,21 @@ describe.each(ADAPTERS)('tokens on %s', (adapter) => {
       }
     });
 
+    it('concurrent copies of one forged token are all refused (a shared verification never leaks a pass)', async () => {
+      const honest = forgeJwt(header(), claims({ jti: 'concurrent' }), realKey);
+      const [head, , signature] = honest.split('.');
+      const forged = `${head}.${Buffer.from(JSON.stringify(claims({ jti: 'concurrent', permissions: ['castles:create'] }))).toString('base64url')}.${signature}`;
+      const before = handlerCalls.permission + handlerCalls.plain;
+      const answers = await Promise.all([
+        ...Array.from({ length: 25 }, () => get(forged, '/target/permission')),
+        ...Array.from({ length: 25 }, () => get(honest, '/target/permission')),
+      ]);
+      expect(answers.slice(0, 25).map((res) => res.status)).toEqual(Array(25).fill(401));
+      // The honest token lacks the permission: 403 each time, never a 200 borrowed from the other.
+      expect(answers.slice(25).map((res) => res.status)).toEqual(Array(25).fill(403));
+      expect(handlerCalls.permission + handlerCalls.plain).toBe(before);
+    });
+
     it('broken base64url, JSON and segment counts', async () => {
       const good = forgeJwt(header(), claims(), realKey);
       const [h, p, s] = good.split('.');
