@@ -131,7 +131,8 @@ describe('FiefModule registration', () => {
       let app: INestApplication | undefined;
       try {
         app = await createApp(adapter, {
-          imports: [FiefModule.forRoot({ baseURL, ...CLIENT, globalGuard: true })],
+          // A short back-off: while Fief is down, it is asked again at most once per cooldown.
+          imports: [FiefModule.forRoot({ baseURL, ...CLIENT, globalGuard: true, jwksCooldown: 0.2 })],
           controllers: [AppController],
         });
         const server = app.getHttpServer();
@@ -140,6 +141,7 @@ describe('FiefModule registration', () => {
         expect(down.status).toBe(503);
         expect(down.headers['retry-after']).toBe('10');
         dev.setFault('all', null);
+        await new Promise((resolve) => setTimeout(resolve, 250));
         expect((await request(server).get('/app/default').set('Authorization', `Bearer ${anne}`)).status).toBe(200);
       } finally {
         dev.setFault('all', null);
