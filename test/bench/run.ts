@@ -89,10 +89,17 @@ async function startApp(adapter: string, dev: FiefDevServer): Promise<App> {
   return { url, child, ask, stop };
 }
 
+/**
+ * Where each pool is in its turn, across routes and rounds: restarting at the first token for every
+ * route would hand the next route the tokens the previous one just put in the verified-token cache,
+ * and the "many" mix would measure cache hits. Cycling a pool larger than the cache never hits it.
+ */
+const cursors = new Map<string[], number>();
+
 /** Drives one route for `duration` seconds; tokens are taken in turn from the pool. */
 async function drive(app: App, route: string, tokens: string[]): Promise<autocannon.Result> {
-  let next = 0;
-  return autocannon({
+  let next = cursors.get(tokens) ?? 0;
+  const result = await autocannon({
     url: `${app.url}/${route}`,
     connections,
     duration,
@@ -106,6 +113,8 @@ async function drive(app: App, route: string, tokens: string[]): Promise<autocan
       },
     ],
   });
+  cursors.set(tokens, next % tokens.length);
+  return result;
 }
 
 async function measure(app: App, routes: string[], tokens: string[]): Promise<Map<string, RouteStats>> {
