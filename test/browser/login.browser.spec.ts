@@ -1,7 +1,6 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
@@ -23,7 +22,8 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, type TestBrowser } from './chromium.js';
 import { FiefClient } from '../../lib/client/fief-client.js';
 import { FiefLoginModule } from '../../lib/login/fief-login.module.js';
 import type { CookieRequest, CookieResponse } from '../../lib/login/http-cookies.js';
@@ -32,7 +32,6 @@ import { LoginRedirect } from '../../lib/login/login-redirect.decorator.js';
 import { FiefSessionService } from '../../lib/login/session.service.js';
 import { FiefDevServer } from '../../lib/testing/fief-dev-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'browser');
 const REQUIRED_PERMISSION = 'FIEF:TEST_PERMISSION';
 
@@ -93,7 +92,7 @@ describe('browser login flow in headless Chromium', () => {
   let http: Server;
   let app: INestApplication;
   let appURL: string;
-  let userDataDir: string;
+  let browser: TestBrowser | undefined;
   let context: BrowserContext;
   let page: Page;
 
@@ -126,21 +125,15 @@ describe('browser login flow in headless Chromium', () => {
     app = moduleRef.createNestApplication(adapter, { logger: false });
     await app.init();
 
-    userDataDir = await mkdtemp(join(tmpdir(), 'nestjs-fief-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    ({ context, page } = browser);
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await app?.close();
     await new Promise((resolve) => http?.close(resolve));
     await dev?.stop();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
   it('logs in through Fief, reaches a protected page, meets a 403, and logs out', async () => {

@@ -1,13 +1,13 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, type TestBrowser } from './chromium.js';
 import { FiefDevServer } from '../../lib/testing/fief-dev-server.js';
 import { createAppModule } from '../../sample/app.module.js';
 
@@ -19,7 +19,7 @@ describe('the sample in headless Chromium', () => {
   let http: Server;
   let app: INestApplication;
   let appURL: string;
-  let userDataDir: string;
+  let browser: TestBrowser | undefined;
   let context: BrowserContext;
   let page: Page;
 
@@ -47,21 +47,15 @@ describe('the sample in headless Chromium', () => {
     app = moduleRef.createNestApplication(adapter, { logger: false });
     await app.init();
 
-    userDataDir = await mkdtemp(join(tmpdir(), 'nestjs-fief-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    ({ context, page } = browser);
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await app?.close();
     await new Promise((resolve) => http?.close(resolve));
     await dev?.stop();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
   it('login → protected page → 403 page → logout', async () => {
