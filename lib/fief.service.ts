@@ -136,6 +136,14 @@ export class FiefService {
     return this.client.verifyAccessToken(accessToken);
   }
 
+  /**
+   * A recently verified token's info, synchronously from the client's cache; `undefined` when it
+   * must be verified. @see FiefClient.getVerifiedAccessToken
+   */
+  getVerifiedAccessToken(accessToken: string): FiefAccessTokenInfo | undefined {
+    return this.client.getVerifiedAccessToken(accessToken);
+  }
+
   /** Fresh user info from Fief, bypassing the cache. @see FiefClient.userinfo */
   userinfo(accessToken: string): Promise<FiefUserInfo> {
     return this.logged('userinfo', this.client.userinfo(accessToken));

@@ -1,4 +1,4 @@
-import { base64url, compactDecrypt, decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { compactDecrypt, decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { checkAccessTokenInfo, isFiefAcr } from './access-token-requirements.js';
 import {
   FiefAccessTokenExpired,
@@ -232,9 +232,9 @@ export class FiefClient {
    * @throws FiefUnavailableError when Fief's keys are needed and cannot be fetched.
    */
   async verifyAccessToken(accessToken: string): Promise<FiefAccessTokenInfo> {
-    if (typeof accessToken !== 'string' || accessToken === '') throw new FiefAccessTokenInvalid('Access token is missing');
-    const cached = this.tokenCache?.get(accessToken, Date.now());
+    const cached = this.getVerifiedAccessToken(accessToken);
     if (cached !== undefined) return cached;
+    if (typeof accessToken !== 'string' || accessToken === '') throw new FiefAccessTokenInvalid('Access token is missing');
     // A page firing several requests with a fresh token verifies it once, not once per request.
     let pending = this.verifying.get(accessToken);
     if (pending === undefined) {
@@ -242,6 +242,19 @@ export class FiefClient {
       this.verifying.set(accessToken, pending);
     }
     return pending;
+  }
+
+  /**
+   * What {@link verifyAccessToken} would answer for a token it verified recently, read synchronously
+   * from the verified-token cache: no I/O and no verification. `undefined` when the token is not
+   * cached (never seen, evicted, expired, or the cache is off): call `verifyAccessToken` then.
+   * Requirements (scope, permissions, ACR) are the caller's to check, as with `verifyAccessToken`.
+   *
+   * @example
+   * const info = fief.getVerifiedAccessToken(token) ?? (await fief.verifyAccessToken(token));
+   */
+  getVerifiedAccessToken(accessToken: string): FiefAccessTokenInfo | undefined {
+    return this.tokenCache?.get(accessToken, Date.now());
   }
 
   /**
@@ -311,11 +324,13 @@ export class FiefClient {
   }
 
   private async verifyAccessTokenUncached(accessToken: string): Promise<FiefAccessTokenInfo> {
-    this.checkHeader(accessToken, FiefAccessTokenInvalid, ACCESS_TOKEN_TYPES);
-    const issuer = await this.expectedIssuer();
+    const kid = this.checkHeader(accessToken, FiefAccessTokenInvalid, ACCESS_TOKEN_TYPES);
+    const issuer = this.issuer ?? (await this.expectedIssuer());
+    // The key is resolved first and handed over as a CryptoKey: jose's cheapest path.
+    const key = await this.verificationKey(kid, FiefAccessTokenInvalid, accessToken);
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(accessToken, (header) => this.verificationKey(header.kid, FiefAccessTokenInvalid, accessToken), {
+      ({ payload: claims } = await jwtVerify(accessToken, key, {
         algorithms: ['RS256'],
         issuer,
         audience: this.audiences,
@@ -357,11 +372,12 @@ export class FiefClient {
    */
   private async verifyIdToken(tokens: FiefTokenResponse, expected: { nonce?: string; code?: string }): Promise<FiefUserInfo> {
     const signed = await this.decryptIdToken(tokens.id_token);
-    this.checkHeader(signed, FiefIdTokenInvalid, ID_TOKEN_TYPES);
+    const kid = this.checkHeader(signed, FiefIdTokenInvalid, ID_TOKEN_TYPES);
     const issuer = await this.expectedIssuer();
+    const key = await this.verificationKey(kid, FiefIdTokenInvalid, signed);
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(signed, (header) => this.verificationKey(header.kid, FiefIdTokenInvalid, signed), {
+      ({ payload: claims } = await jwtVerify(signed, key, {
         algorithms: ['RS256'],
         issuer,
         audience: this.clientId,
@@ -415,8 +431,11 @@ export class FiefClient {
     }
   }
 
-  /** Header checks jose leaves to us: compact JWS only, RS256, a `kid`, an expected `typ`, no key-bearing or critical parameters. */
-  private checkHeader(token: string, invalid: TokenErrorClass, types: Set<string>): void {
+  /**
+   * Header checks jose leaves to us: compact JWS only, RS256, a `kid`, an expected `typ`, no key-bearing
+   * or critical parameters. @returns the `kid`.
+   */
+  private checkHeader(token: string, invalid: TokenErrorClass, types: Set<string>): string {
     const kind = invalid === FiefIdTokenInvalid ? 'ID token' : 'Access token';
     let header: Record<string, unknown>;
     try {
@@ -437,10 +456,11 @@ export class FiefClient {
     if (header.typ !== undefined && (typeof header.typ !== 'string' || !types.has(header.typ.toLowerCase()))) {
       throw new invalid(`${kind} refused: unexpected typ ${JSON.stringify(header.typ)}`);
     }
+    return header.kid;
   }
 
-  private async verificationKey(kid: string | undefined, invalid: TokenErrorClass, token: string): Promise<CryptoKey> {
-    const key = await this.metadata.signingKey(kid!, () => issuedAt(token));
+  private async verificationKey(kid: string, invalid: TokenErrorClass, token: string): Promise<CryptoKey> {
+    const key = await this.metadata.signingKey(kid, () => issuedAt(token));
     if (!key) throw new invalid(`${invalid === FiefIdTokenInvalid ? 'ID token' : 'Access token'} refused: Fief publishes no key "${kid}"`);
     return key;
   }
@@ -571,9 +591,20 @@ function nonNegativeNumber(value: unknown, fallback: number, name: string): numb
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
+/**
+ * Whether a segment is the one unpadded base64url spelling of its bytes (RFC 4648 §3.5, RFC 7515 §2):
+ * alphabet only, no length that leaves 6 spare bits, and zero spare bits in the last character. A string
+ * test, with no decoding: this runs on every token that misses the cache.
+ */
 function isCanonicalBase64url(segment: string): boolean {
-  return BASE64URL.test(segment) && base64url.encode(base64url.decode(segment)) === segment;
+  if (!BASE64URL.test(segment)) return false;
+  const tail = segment.length % 4;
+  if (tail === 0) return true;
+  if (tail === 1) return false;
+  const last = BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]);
+  return (last & (tail === 2 ? 0b1111 : 0b11)) === 0;
 }
 
 /** The token's `iat` before verification, only to judge whether its unknown key may be a new one. */

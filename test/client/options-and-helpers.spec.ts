@@ -181,14 +181,19 @@ describe('FiefClient verified-token cache', () => {
   it('answers a repeated token from the cache, frozen, and still checks requirements on each call', async () => {
     const fief = new FiefClient({ baseURL: dev.baseURL, clientId: 'fief-dev-client' });
     const token = await dev.issueAccessToken({ user: 'guest@example.com' });
+    expect(fief.getVerifiedAccessToken(token)).toBeUndefined();
     const first = await fief.validateAccessToken(token);
     expect(await fief.verifyAccessToken(token)).toBe(first);
+    // The synchronous read answers the very same verified object, and nothing for a look-alike.
+    expect(fief.getVerifiedAccessToken(token)).toBe(first);
+    expect(fief.getVerifiedAccessToken(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)).toBeUndefined();
     expect(Object.isFrozen(first) && Object.isFrozen(first.permissions) && Object.isFrozen(first.scope)).toBe(true);
     await expect(fief.validateAccessToken(token, { requiredPermissions: ['castles:create'] })).rejects.toBeInstanceOf(
       FiefAccessTokenMissingPermission,
     );
     const uncached = new FiefClient({ baseURL: dev.baseURL, clientId: 'fief-dev-client', tokenCache: false });
     expect(await uncached.verifyAccessToken(token)).not.toBe(await uncached.verifyAccessToken(token));
+    expect(uncached.getVerifiedAccessToken(token)).toBeUndefined();
     // Concurrent first uses of one token share a single verification, cache or not.
     const burst = await Promise.all(Array.from({ length: 50 }, () => uncached.verifyAccessToken(token)));
     expect(new Set(burst).size).toBe(1);
@@ -198,7 +203,9 @@ describe('FiefClient verified-token cache', () => {
     const fief = new FiefClient({ baseURL: dev.baseURL, clientId: 'fief-dev-client', clockTolerance: 0 });
     const token = await dev.issueAccessToken({ expiresIn: 1 });
     await fief.verifyAccessToken(token);
+    expect(fief.getVerifiedAccessToken(token)).toBeDefined();
     await sleep(1100);
+    expect(fief.getVerifiedAccessToken(token)).toBeUndefined();
     await expect(fief.verifyAccessToken(token)).rejects.toBeInstanceOf(FiefAccessTokenExpired);
   });
 
