@@ -15,6 +15,9 @@ import { credentialOrNone } from './token-extractor.js';
 
 const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
 
+// A custom extractor may hand back anything, even an array (a repeated parameter): only a thenable is awaited.
+const isPromise = (value: unknown): value is Promise<unknown> => typeof (value as { then?: unknown } | null)?.then === 'function';
+
 /**
  * Authenticates requests with Fief access tokens and enforces `@Scopes`, `@Permissions`, `@Acr`,
  * `@Public` and `@OptionalAuth`. A plain `CanActivate` (no passport): it verifies the token locally
@@ -53,7 +56,11 @@ export class FiefAuthGuard implements CanActivate {
     if (sessions?.enabled && http) this.httpExtractor = createFiefSessionExtractor(sessions, http);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * `true` synchronously when the token is in the verified-token cache and the route needs no user
+   * info (the hot path: no promise, no I/O); otherwise a promise. Refusals are always rejections.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const policy = this.getPolicy(context);
     if (policy.isPublic) return true;
     const request = this.getRequest(context);
@@ -62,32 +69,31 @@ export class FiefAuthGuard implements CanActivate {
         `FiefAuthGuard cannot read a credential from a "${context.getType()}" context; the call is refused. ` +
           'Override getRequest() and add a token extractor for this transport.',
       );
-      throw new UnauthorizedException();
+      return Promise.reject(new UnauthorizedException());
     }
     let accessToken: string | undefined;
     try {
       const extracted = this.extractCredential(context, request);
       // Only async sources (e.g. a session cookie that may need a refresh) pay for an extra await.
-      accessToken = credentialOrNone(typeof extracted === 'object' ? await extracted : extracted);
+      if (isPromise(extracted)) {
+        return extracted.then(
+          (token) => this.authenticate(context, request, policy, credentialOrNone(token)),
+          (error: unknown) => this.refusal(context, toAuthFailure(error, undefined, this.fief.options.retryAfter)),
+        );
+      }
+      accessToken = credentialOrNone(extracted);
+      if (accessToken === undefined || policy.needsUser) return this.authenticate(context, request, policy, accessToken);
     } catch (error) {
-      return this.refuse(context, toAuthFailure(error, undefined, this.fief.options.retryAfter));
+      return this.refusal(context, toAuthFailure(error, undefined, this.fief.options.retryAfter));
     }
-    if (accessToken === undefined) {
-      if (policy.isOptional) return true;
-      return this.refuse(context, this.withScope(MISSING_CREDENTIAL, policy));
-    }
-    let accessTokenInfo: FiefAccessTokenInfo;
-    let user: FiefUserInfo | undefined;
+    const cached = this.fief.getVerifiedAccessToken(accessToken);
+    if (cached === undefined) return this.authenticate(context, request, policy, accessToken);
     try {
-      accessTokenInfo = await this.fief.verifyAccessToken(accessToken);
-      if (policy.requirements) checkAccessTokenInfo(accessTokenInfo, policy.requirements);
-      if (policy.needsUser) user = await this.fief.getUserInfo(accessTokenInfo);
+      if (policy.requirements) checkAccessTokenInfo(cached, policy.requirements);
     } catch (error) {
-      return this.refuse(context, toAuthFailure(error, policy.requirements?.requiredScope, this.fief.options.retryAfter));
+      return this.refusal(context, toAuthFailure(error, policy.requirements?.requiredScope, this.fief.options.retryAfter));
     }
-    const fief: FiefRequestContext = { accessToken, accessTokenInfo, user };
-    request.fief = fief;
-    request.user = accessTokenInfo;
+    this.attach(request, accessToken, cached, undefined);
     return true;
   }
 
@@ -159,6 +165,45 @@ export class FiefAuthGuard implements CanActivate {
     this.lastUnavailableLog = now;
     const reason = failure.cause instanceof Error ? `${failure.cause.name}: ${failure.cause.message}` : failure.description;
     this.logger.warn(`Refused ${count} request(s) with 503 since the last report: ${reason}`);
+  }
+
+  /** Verifies the token (cache, then signature and claims), checks the route's needs, attaches the result. */
+  private async authenticate(
+    context: ExecutionContext,
+    request: Record<string, any>,
+    policy: FiefRoutePolicy,
+    accessToken: string | undefined,
+  ): Promise<boolean> {
+    if (accessToken === undefined) {
+      if (policy.isOptional) return true;
+      return this.refuse(context, this.withScope(MISSING_CREDENTIAL, policy));
+    }
+    let accessTokenInfo: FiefAccessTokenInfo;
+    let user: FiefUserInfo | undefined;
+    try {
+      accessTokenInfo = await this.fief.verifyAccessToken(accessToken);
+      if (policy.requirements) checkAccessTokenInfo(accessTokenInfo, policy.requirements);
+      if (policy.needsUser) user = await this.fief.getUserInfo(accessTokenInfo);
+    } catch (error) {
+      return this.refuse(context, toAuthFailure(error, policy.requirements?.requiredScope, this.fief.options.retryAfter));
+    }
+    this.attach(request, accessToken, accessTokenInfo, user);
+    return true;
+  }
+
+  private attach(request: Record<string, any>, accessToken: string, accessTokenInfo: FiefAccessTokenInfo, user: FiefUserInfo | undefined): void {
+    const fief: FiefRequestContext = { accessToken, accessTokenInfo, user };
+    request.fief = fief;
+    request.user = accessTokenInfo;
+  }
+
+  /** {@link refuse} as a rejected promise: refusals never throw synchronously out of `canActivate`. */
+  private refusal(context: ExecutionContext, failure: FiefAuthFailure): Promise<never> {
+    try {
+      return this.refuse(context, failure);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private refuse(context: ExecutionContext, failure: FiefAuthFailure): never {

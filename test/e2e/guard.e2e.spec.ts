@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { FiefModule } from '../../lib/index.js';
 import { FiefDevServer } from '../../lib/testing/index.js';
@@ -113,6 +114,20 @@ describe.each(ADAPTERS)('FiefAuthGuard and AuthGuard("fief") on %s', (adapter) =
       expect(res.headers['www-authenticate']).toContain('acr_values="1"');
       expect((await get('/guarded/acr', await dev.issueAccessToken({ user: ANNE, acr: '1' }))).status).toBe(200);
     });
+  });
+
+  it('answers a token from the verified-token cache exactly as on its first use, route by route', async () => {
+    const fresh = async () => dev.issueAccessToken({ user: GUEST, claims: { jti: randomUUID() } });
+    const answer = (res: request.Response) => ({ status: res.status, challenge: res.headers['www-authenticate'], body: res.body });
+    // First use: verified on the way in. Cache hit: the token was just admitted on another route.
+    const firstUse = answer(await get('/guarded/create', await fresh()));
+    const warm = await fresh();
+    expect((await get('/guarded/read', warm)).status).toBe(200);
+    expect(answer(await get('/guarded/create', warm))).toEqual(firstUse);
+    expect(firstUse.status).toBe(403);
+    expect(answer(await get('/guarded/acr', warm))).toEqual(answer(await get('/guarded/acr', await fresh())));
+    const plain = await get('/guarded/plain', warm);
+    expect(plain.body).toEqual({ id: dev.findUser(GUEST)!.id, permissions: ['castles:read'], sameToken: true });
   });
 
   it('200 with the token info and the raw token for a valid token', async () => {
