@@ -3,7 +3,7 @@
  * not counted against the routes. It reports its own CPU time on request, over IPC.
  */
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -37,10 +37,41 @@ class BaselineJwtStrategy extends PassportStrategy(JwtStrategy, 'baseline-jwt') 
   }
 }
 
+/** Any Nest guard at all: what the guard pipeline costs before a guard does anything. */
+class PassGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+const CONSTANT_INFO = Object.freeze({ id: 'bench', scope: ['openid'], acr: '0', permissions: [], access_token: 'x', exp: 0 });
+
+/** The guard's contract without its checks: `request.user` and `request.fief` set, nothing verified. */
+class AttachGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.getArgByIndex(0);
+    request.fief = { accessToken: 'x', accessTokenInfo: CONSTANT_INFO };
+    request.user = CONSTANT_INFO;
+    return true;
+  }
+}
+
 @Controller()
 class BenchController {
   @Get('unguarded')
   unguarded() {
+    return { ok: true };
+  }
+
+  @Get('pass-guard')
+  @UseGuards(PassGuard)
+  passGuard() {
+    return { ok: true };
+  }
+
+  @Get('attach-guard')
+  @UseGuards(AttachGuard)
+  attachGuard() {
     return { ok: true };
   }
 
