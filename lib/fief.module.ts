@@ -1,6 +1,7 @@
 import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { FiefAuthGuard } from './auth/fief-auth.guard.js';
+import { FiefAuthPipeline } from './auth/fief-auth-pipeline.js';
 import { FiefPassportInterceptor } from './auth/fief-passport.interceptor.js';
 import type { FiefModuleExtras } from './fief-module-options.interface.js';
 import {
@@ -21,8 +22,8 @@ const logger = new Logger('FiefModule');
  */
 const passportStrategyProvider: Provider = {
   provide: FIEF_PASSPORT_STRATEGY,
-  inject: [FiefService],
-  useFactory: async (fief: FiefService) => {
+  inject: [FiefService, FiefAuthPipeline],
+  useFactory: async (fief: FiefService, pipeline: FiefAuthPipeline) => {
     let strategy: typeof import('./auth/fief.strategy.js');
     try {
       strategy = await import('./auth/fief.strategy.js');
@@ -32,7 +33,7 @@ const passportStrategyProvider: Provider = {
       logger.log(`AuthGuard('fief') is unavailable: ${(error as Error).message.split('\n')[0]}`);
       return null;
     }
-    return new strategy.FiefStrategy(fief);
+    return new strategy.FiefStrategy(fief, pipeline);
   },
 };
 
@@ -74,8 +75,8 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras): Dynami
  * })
  */
 @Module({
-  providers: [FiefService],
-  exports: [FiefService],
+  providers: [FiefService, FiefAuthPipeline],
+  exports: [FiefService, FiefAuthPipeline],
 })
 export class FiefModule extends FiefConfigurableModule {
   /** Registers the module with options known up front. `isGlobal` and `globalGuard` go next to them. */

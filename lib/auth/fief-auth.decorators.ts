@@ -8,7 +8,7 @@ import {
   FIEF_PUBLIC_KEY,
   FIEF_SCOPES_KEY,
 } from '../fief.constants.js';
-import { getTransportRequest } from '../transports/transport-request.js';
+import { getTransportRequest } from './execution-context.js';
 
 // RFC 6749 §3.3 scope-token; permissions follow the same shape in Fief (`castles:read`).
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;

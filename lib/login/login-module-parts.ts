@@ -1,9 +1,12 @@
 import type { InjectionToken, Provider, Type } from '@nestjs/common';
+import { FIEF_CREDENTIAL_SOURCES } from '../auth/credential-source.js';
 import { createFiefAuthController } from './auth.controller.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import type { FiefLoginOptions } from './login-options.interface.js';
 import { resolveFiefLoginOptions } from './login-options.js';
 import { FIEF_LOGIN_PROVIDERS } from './fief-login.module.js';
+import { createFiefSessionSource } from './session-token-extractor.js';
+import { FiefSessionService } from './session.service.js';
 
 /** What a host module adds to its own definition to carry the login flow. */
 export interface FiefLoginModuleParts {
@@ -41,8 +44,14 @@ export function createFiefLoginModuleParts(parts: {
       },
       { provide: FIEF_LOGIN_CLIENT, useExisting: parts.clientToken },
       ...FIEF_LOGIN_PROVIDERS,
+      // The session cookie, plugged into the authentication pipeline once, here.
+      {
+        provide: FIEF_CREDENTIAL_SOURCES,
+        inject: [FiefSessionService],
+        useFactory: (sessions: FiefSessionService) => (sessions.enabled ? [createFiefSessionSource(sessions)] : []),
+      },
     ],
     // Guards and page filters are instantiated in the user's modules: they need these.
-    exports: [FIEF_LOGIN_OPTIONS, FIEF_LOGIN_CLIENT, ...FIEF_LOGIN_PROVIDERS],
+    exports: [FIEF_LOGIN_OPTIONS, FIEF_LOGIN_CLIENT, FIEF_CREDENTIAL_SOURCES, ...FIEF_LOGIN_PROVIDERS],
   };
 }

@@ -72,9 +72,13 @@ export class FiefSessionService {
     return this.options.sessionCookieName;
   }
 
-  /** Whether the request carries a session cookie at all, valid or not. */
-  hasCookie(request: CookieRequest): boolean {
-    return this.enabled && readCookie(request, this.options.sessionCookieName) !== undefined;
+  /**
+   * Whether the request carries a session cookie at all, valid or not.
+   * @param tenant with several tenants, the tenant the request resolved to.
+   */
+  hasCookie(request: CookieRequest, tenant?: string): boolean {
+    const sessions = this.of(tenant);
+    return sessions.enabled && readCookie(request, sessions.options.sessionCookieName) !== undefined;
   }
 
   /** The session of the request, or `undefined` when there is none or it is tampered, expired or foreign. */
@@ -176,13 +180,19 @@ export class FiefSessionService {
    *
    * @throws FiefUnavailableError when a refresh was needed and Fief cannot be reached.
    */
-  async authenticate(request: CookieRequest, response?: CookieResponse): Promise<FiefSession | undefined> {
+  async authenticate(request: CookieRequest, response?: CookieResponse, tenant?: string): Promise<FiefSession | undefined> {
+    if (tenant !== undefined && this.of(tenant) !== this) return this.of(tenant).authenticate(request, response);
     const session = await this.read(request);
     if (!session) {
       if (response && this.hasCookie(request)) this.clear(response);
       return undefined;
     }
     return this.refreshIfExpired(session, response);
+  }
+
+  /** The sessions of a tenant (this service without tenants). */
+  private of(_tenant: string | undefined): FiefSessionService {
+    return this;
   }
 
   private refreshOnce(session: FiefSession): Promise<FiefSession | undefined> {
