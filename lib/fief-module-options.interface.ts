@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import type { ExecutionContext, Type } from '@nestjs/common';
 import type { FiefClientOptions } from './client/types.js';
 import type { FiefAuthFailure } from './auth/fief-auth-failure.js';
 import type { FiefTokenExtractors } from './auth/token-extractor.js';
@@ -111,9 +111,10 @@ export interface FiefModuleExtras {
   /**
    * Register the passport strategy `'fief'` (when `@nestjs/passport` is installed) and the app-wide
    * interceptor that completes `AuthGuard('fief')`. Turn off in apps that only use `FiefAuthGuard`,
-   * to spare every route that interceptor. @default true
+   * to spare every route that interceptor. Give a subclass of `FiefStrategy` (from
+   * `nestjs-fief/passport`) to register it instead. @default true
    */
-  passport?: boolean;
+  passport?: boolean | Type<unknown>;
   /**
    * Prefix the auth controller is mounted at, or `false` for none (the session cookie still works).
    * It is the one login prefix setting: `@LoginRedirect()` sends browsers to `/{authController}/login`.

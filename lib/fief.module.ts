@@ -1,4 +1,4 @@
-import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { FiefAuthGuard } from './auth/fief-auth.guard.js';
 import { FiefAuthPipeline } from './auth/fief-auth-pipeline.js';
@@ -20,10 +20,13 @@ const logger = new Logger('FiefModule');
  * The passport strategy `'fief'`, registered only when `@nestjs/passport` and `passport` load, so
  * apps without passport do not need them. Loading a module is the only work: no network I/O.
  */
-const passportStrategyProvider: Provider = {
+function passportStrategyProvider(custom: Type<unknown> | undefined): Provider {
+  return {
   provide: FIEF_PASSPORT_STRATEGY,
   inject: [FiefService, FiefAuthPipeline],
   useFactory: async (fief: FiefService, pipeline: FiefAuthPipeline) => {
+    // A subclass of FiefStrategy (from `nestjs-fief/passport`) the app gave as `passport`.
+    if (custom) return new (custom as new (fief: FiefService, pipeline: FiefAuthPipeline) => unknown)(fief, pipeline);
     let strategy: typeof import('./auth/fief.strategy.js');
     try {
       strategy = await import('./auth/fief.strategy.js');
@@ -35,18 +38,21 @@ const passportStrategyProvider: Provider = {
     }
     return new strategy.FiefStrategy(fief, pipeline);
   },
-};
+  };
+}
 
-function withExtras(definition: DynamicModule, extras: FiefModuleExtras): DynamicModule {
+function withExtras(definition: DynamicModule, extras: FiefModuleExtras, whenLoginOff: 'error' | 'not-found' = 'error'): DynamicModule {
   const providers: Provider[] = [...(definition.providers ?? [])];
   if (extras.passport !== false) {
-    providers.push(passportStrategyProvider, { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor });
+    const custom = typeof extras.passport === 'function' ? extras.passport : undefined;
+    providers.push(passportStrategyProvider(custom), { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor });
   }
   if (extras.globalGuard === true) providers.push({ provide: APP_GUARD, useClass: FiefAuthGuard });
   const login = createFiefLoginModuleParts({
     optionsToken: FIEF_MODULE_OPTIONS,
     clientToken: FiefService,
     controllerPath: extras.authController ?? false,
+    whenLoginOff,
   });
   return {
     ...definition,
@@ -87,9 +93,13 @@ export class FiefModule extends FiefConfigurableModule {
 
   /**
    * Registers the module with options from a factory or a class (e.g. `ConfigService`).
-   * `isGlobal` and `globalGuard` go here, beside `useFactory`, not in the factory's result.
+   * `isGlobal`, `globalGuard` and `authController` go here, beside `useFactory`, not in the factory's
+   * result. The auth controller is mounted at `/auth` unless `authController` says otherwise
+   * (a path, or `false`): controller paths are static, so it is there before the factory runs,
+   * and its routes answer 404 while the factory's options have no `login`.
    */
   static override forRootAsync(options: typeof FIEF_ASYNC_OPTIONS_TYPE): DynamicModule {
-    return withExtras(super.forRootAsync(options), options);
+    const byDefault = options.authController === undefined;
+    return withExtras(super.forRootAsync(options), { ...options, authController: options.authController ?? 'auth' }, byDefault ? 'not-found' : 'error');
   }
 }

@@ -52,6 +52,11 @@ export class FiefAuthPipeline {
   private readonly logger = new Logger('FiefAuth');
   private readonly unavailable = new FiefUnavailableLog(this.logger);
   private readonly unreadable = new Set<string>();
+  /**
+   * Set by the interceptor that completes `AuthGuard('fief')` (route requirements, user): without
+   * it the strategy refuses rather than let a route's `@Permissions` go unchecked.
+   */
+  passportCompleted = false;
 
   constructor(
     readonly fief: FiefService,

@@ -120,3 +120,14 @@ export const AccessTokenInfo = createParamDecorator<undefined, FiefAccessTokenIn
 export const AccessToken = createParamDecorator<undefined, string | undefined>(
   (_data, context: ExecutionContext) => getTransportRequest(context)?.fief?.accessToken,
 );
+
+/**
+ * The name of the tenant that verified the caller's credential, with several tenants (`tenants`
+ * option); `undefined` with one tenant and for anonymous callers.
+ *
+ * @example
+ * @Get('castles') list(@FiefTenant() tenant: string) { return this.castles.of(tenant); }
+ */
+export const FiefTenant = createParamDecorator<undefined, string | undefined>(
+  (_data, context: ExecutionContext) => getTransportRequest(context)?.fief?.tenant,
+);

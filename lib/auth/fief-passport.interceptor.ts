@@ -30,6 +30,7 @@ export class FiefPassportInterceptor implements NestInterceptor {
   ) {
     this.policies = new FiefRoutePolicies(reflector);
     this.pipeline = pipeline ?? new FiefAuthPipeline(fief);
+    this.pipeline.passportCompleted = true;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {

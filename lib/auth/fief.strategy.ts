@@ -4,7 +4,7 @@ import type { FiefAccessTokenInfo } from '../client/types.js';
 import { FIEF_STRATEGY_NAME } from '../fief.constants.js';
 import { FiefService } from '../fief.service.js';
 import { FiefBearerStrategy } from './fief-bearer.strategy.js';
-import { FiefAuthPipeline } from './fief-auth-pipeline.js';
+import { FiefAuthPipeline, FiefAuthRefusal } from './fief-auth-pipeline.js';
 import { FIEF_PASSPORT_CHECK } from './fief-passport.interceptor.js';
 import { findNodeResponse } from './node-response.js';
 
@@ -34,6 +34,12 @@ export class FiefStrategy extends PassportStrategy(FiefBearerStrategy, FIEF_STRA
   async validate(request: any): Promise<FiefAccessTokenInfo> {
     const response = findNodeResponse(request);
     try {
+      if (!this.pipeline.passportCompleted) {
+        // Fail closed: nothing would check the route's @Scopes / @Permissions after passport.
+        throw new FiefAuthRefusal(
+          this.pipeline.unreadableCall('passport', "AuthGuard('fief') runs without FiefModule's interceptor (passport: false?), so route requirements would go unchecked."),
+        );
+      }
       const fief = await this.pipeline.authenticate({ type: 'http', request, response });
       request[FIEF_PASSPORT_CHECK] = true;
       return fief!.accessTokenInfo;

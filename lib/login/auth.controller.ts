@@ -63,7 +63,7 @@ function redirect(url: string): HttpRedirectResponse {
  * @example
  * @Module({ controllers: [createFiefAuthController('auth')], providers: [...] })
  */
-export function createFiefAuthController(path = 'auth'): Type<unknown> {
+export function createFiefAuthController(path = 'auth', mount: { whenLoginOff?: 'error' | 'not-found' } = {}): Type<unknown> {
   @Controller(path)
   // These routes are how one gets a credential: a global FiefAuthGuard must let them through.
   @SetMetadata(FIEF_PUBLIC_KEY, true)
@@ -77,6 +77,11 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
       private readonly sessions: FiefSessionService,
       private readonly transactions: FiefLoginTransactions,
     ) {
+      // Mounted by default (forRootAsync) with no `login` in the factory's result: the routes answer 404.
+      if (!options && mount.whenLoginOff === 'not-found') {
+        this.options = undefined as never;
+        return;
+      }
       if (!options) {
         throw new FiefError(
           `The auth controller is mounted at /${path} but the login flow is not configured: give the \`login\` options (redirectUri, cookieSecret).`,
