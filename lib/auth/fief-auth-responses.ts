@@ -70,7 +70,7 @@ export function toAuthFailure(error: unknown, requiredScope: string[] | undefine
   if (error instanceof FiefInvalidRequestError) {
     return { status: error.status, error: 'invalid_request', description: error.message, cause: error };
   }
-  // Expired is matched by its own class: it need not be a subclass of Invalid (the Python reference's are siblings).
+  // Expired is not an Invalid (as in Fief's Python client) but gets the same answer (RFC 6750 §3.1).
   if (error instanceof FiefAccessTokenInvalid || error instanceof FiefAccessTokenExpired) {
     return { status: 401, error: 'invalid_token', description: error.message, cause: error };
   }
