@@ -5,6 +5,8 @@ import { FIEF_LOGIN_PROVIDERS } from './fief-login.module.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import type { FiefLoginOptions, ResolvedFiefLoginOptions } from './login-options.interface.js';
 import { resolveFiefLoginOptions } from './login-options.js';
+import type { FiefModuleConfig } from '../fief-module-options.interface.js';
+import { FiefLoginTenants, tenantsLogin } from './login-tenants.js';
 import { createFiefSessionSource } from './session-token-extractor.js';
 import { FiefSessionService } from './session.service.js';
 
@@ -59,16 +61,21 @@ export function createFiefLoginModuleParts(parts: {
       {
         provide: FIEF_LOGIN_OPTIONS,
         inject: [parts.optionsToken],
-        useFactory: (options: { login?: FiefLoginOptions } | undefined) =>
-          options?.login ? resolveFiefLoginOptions(path === undefined ? options.login : { ...options.login, path }) : null,
+        useFactory: (options: FiefModuleConfig | undefined) => {
+          // With tenants, the module-wide options are the first tenant's (the prefix and loginPath are
+          // shared); each tenant's flow runs with its own (FiefLoginTenants).
+          const login = tenantsLogin(options) ?? (options as { login?: FiefLoginOptions } | undefined)?.login;
+          return login ? resolveFiefLoginOptions(path === undefined ? (login as FiefLoginOptions) : { ...(login as FiefLoginOptions), path }) : null;
+        },
       },
       { provide: FIEF_LOGIN_CLIENT, useExisting: parts.clientToken },
       ...FIEF_LOGIN_PROVIDERS,
       // The session cookie, plugged into the authentication pipeline once, here.
       {
         provide: FIEF_CREDENTIAL_SOURCES,
-        inject: [FiefSessionService],
-        useFactory: (sessions: FiefSessionService) => (sessions.enabled ? [createFiefSessionSource(sessions)] : []),
+        inject: [FiefSessionService, FiefLoginTenants],
+        useFactory: (sessions: FiefSessionService, tenants: FiefLoginTenants) =>
+          sessions.enabled ? [createFiefSessionSource((tenant) => tenants.sessionsOf(tenant))] : [],
       },
     ],
     // Guards and page filters are instantiated in the user's modules: they need these.

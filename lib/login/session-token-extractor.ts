@@ -8,15 +8,17 @@ import type { FiefSessionService } from './session.service.js';
  * `FiefModule` plugs in when `login` is given): present when the request carries the cookie; read,
  * it is the session's access token, refreshed once it has expired with the new cookie set on the
  * response. A tampered, expired or foreign cookie reads as no credential (and is cleared).
+ *
+ * @param sessionsOf the session service of a tenant (`undefined`: the only one).
  */
-export function createFiefSessionSource(sessions: FiefSessionService): FiefCredentialSource {
+export function createFiefSessionSource(sessionsOf: (tenant: string | undefined) => FiefSessionService): FiefCredentialSource {
   return {
     // Without the response a refreshed session could not be re-set, and Fief's refresh token
     // rotation would end it on the next request: only HTTP reads the cookie.
     types: ['http'],
-    isPresent: (request, tenant) => sessions.hasCookie(request, tenant),
+    isPresent: (request, tenant) => sessionsOf(tenant).hasCookie(request),
     async read(request, response, tenant) {
-      const session = await sessions.authenticate(request, response, tenant);
+      const session = await sessionsOf(tenant).authenticate(request, response);
       return session?.accessToken;
     },
   };

@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { FiefError, FiefIdTokenInvalid, FiefRequestError, FiefUnavailableError } from '../client/errors.js';
 import type { FiefTokenResponse } from '../client/types.js';
 import { CookieSealer } from './cookie-sealer.js';
 import { appendSetCookie, readCookie, type CookieRequest, type CookieResponse } from './http-cookies.js';
-import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
+import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS, FIEF_LOGIN_TENANT } from './login.constants.js';
 import type { FiefLoginClient } from './login-client.interface.js';
 import type { ResolvedFiefLoginOptions } from './login-options.interface.js';
 
@@ -51,6 +51,8 @@ export class FiefSessionService {
   constructor(
     @Inject(FIEF_LOGIN_OPTIONS) private readonly loginOptions: ResolvedFiefLoginOptions | null,
     @Inject(FIEF_LOGIN_CLIENT) private readonly client: FiefLoginClient,
+    /** With several tenants, the tenant whose sessions these are: sealed into each cookie and checked on read. */
+    @Optional() @Inject(FIEF_LOGIN_TENANT) readonly tenant?: string,
   ) {
     if (loginOptions) this.sealer = new CookieSealer(loginOptions.cookieSecrets, 'session');
   }
@@ -72,13 +74,9 @@ export class FiefSessionService {
     return this.options.sessionCookieName;
   }
 
-  /**
-   * Whether the request carries a session cookie at all, valid or not.
-   * @param tenant with several tenants, the tenant the request resolved to.
-   */
-  hasCookie(request: CookieRequest, tenant?: string): boolean {
-    const sessions = this.of(tenant);
-    return sessions.enabled && readCookie(request, sessions.options.sessionCookieName) !== undefined;
+  /** Whether the request carries a session cookie at all, valid or not. */
+  hasCookie(request: CookieRequest): boolean {
+    return this.enabled && readCookie(request, this.options.sessionCookieName) !== undefined;
   }
 
   /** The session of the request, or `undefined` when there is none or it is tampered, expired or foreign. */
@@ -86,7 +84,9 @@ export class FiefSessionService {
     if (!this.sealer) return undefined;
     const claims = await this.sealer.unseal(readCookie(request, this.options.sessionCookieName));
     if (!claims) return undefined;
-    const { at, ate, rt, exp } = claims;
+    const { at, ate, rt, exp, tn } = claims;
+    // Another tenant's session is no session here (and a one-tenant cookie carries no tenant).
+    if (tn !== this.tenant) return undefined;
     if (typeof at !== 'string' || typeof ate !== 'number' || typeof exp !== 'number') return undefined;
     if (rt !== undefined && typeof rt !== 'string') return undefined;
     return { accessToken: at, accessTokenExpiresAt: ate, expiresAt: exp, ...(rt !== undefined && { refreshToken: rt }) };
@@ -115,7 +115,12 @@ export class FiefSessionService {
   async write(response: CookieResponse, session: FiefSession): Promise<void> {
     const options = this.options; // throws when the login flow is not configured
     const value = await this.sealer!.seal(
-      { at: session.accessToken, ate: session.accessTokenExpiresAt, ...(session.refreshToken && { rt: session.refreshToken }) },
+      {
+        at: session.accessToken,
+        ate: session.accessTokenExpiresAt,
+        ...(session.refreshToken && { rt: session.refreshToken }),
+        ...(this.tenant !== undefined && { tn: this.tenant }),
+      },
       session.expiresAt,
     );
     appendSetCookie(response, {
@@ -180,19 +185,13 @@ export class FiefSessionService {
    *
    * @throws FiefUnavailableError when a refresh was needed and Fief cannot be reached.
    */
-  async authenticate(request: CookieRequest, response?: CookieResponse, tenant?: string): Promise<FiefSession | undefined> {
-    if (tenant !== undefined && this.of(tenant) !== this) return this.of(tenant).authenticate(request, response);
+  async authenticate(request: CookieRequest, response?: CookieResponse): Promise<FiefSession | undefined> {
     const session = await this.read(request);
     if (!session) {
       if (response && this.hasCookie(request)) this.clear(response);
       return undefined;
     }
     return this.refreshIfExpired(session, response);
-  }
-
-  /** The sessions of a tenant (this service without tenants). */
-  private of(_tenant: string | undefined): FiefSessionService {
-    return this;
   }
 
   private refreshOnce(session: FiefSession): Promise<FiefSession | undefined> {
