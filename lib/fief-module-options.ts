@@ -138,7 +138,8 @@ export function resolveFiefTenants(options: FiefTenantsModuleOptions): ResolvedF
       byIssuer.set(issuer, name);
     }
     const merged: FiefModuleOptions = { ...shared, ...(tenant as FiefTenantOptions), login: undefined };
-    const tenantLogin = login || tenant.login ? { ...login, ...tenant.login } : undefined;
+    // With the login flow on, every tenant has one: the shared options with its own merged over them.
+    const tenantLogin = hasLogin ? { ...login, ...tenant.login } : undefined;
     tenants.set(name, { ...withSharedDefaults(merged), login: tenantLogin as FiefModuleOptions['login'] });
   }
   if (mistakes.length) throw new FiefError(`Invalid FiefModule options:\n - ${mistakes.join('\n - ')}`);

@@ -12,6 +12,7 @@ import {
 } from './fief.module-definition.js';
 import { FiefService } from './fief.service.js';
 import { createFiefLoginModuleParts } from './login/login-module-parts.js';
+import { tenantsLogin } from './login/login-tenants.js';
 import { FIEF_PASSPORT_STRATEGY } from './fief.constants.js';
 
 const logger = new Logger('FiefModule');
@@ -87,7 +88,8 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras, whenLog
 export class FiefModule extends FiefConfigurableModule {
   /** Registers the module with options known up front. `isGlobal` and `globalGuard` go next to them. */
   static override forRoot(options: typeof FIEF_OPTIONS_TYPE): DynamicModule {
-    const authController = options.authController ?? (options.login ? (options.login.path ?? 'auth') : false);
+    const login = options.login ?? tenantsLogin(options);
+    const authController = options.authController ?? (login ? (login.path ?? 'auth') : false);
     return withExtras(super.forRoot(options), { ...options, authController });
   }
 

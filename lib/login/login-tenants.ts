@@ -1,4 +1,5 @@
 import { Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
+import { FiefError } from '../client/errors.js';
 import type { FiefModuleConfig } from '../fief-module-options.interface.js';
 import { FiefService } from '../fief.service.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
@@ -65,14 +66,22 @@ export class FiefLoginTenants {
 
   private loginOptions(name: string): ResolvedFiefLoginOptions {
     const login = this.fief!.tenants!.options(name).login as FiefLoginOptions;
-    // The controller is mounted once: every tenant's routes live under the module's prefix.
-    return resolveFiefLoginOptions({ ...login, path: this.options?.path ?? login.path });
+    try {
+      // The controller is mounted once: every tenant's routes live under the module's prefix.
+      return resolveFiefLoginOptions({ ...login, path: this.options?.path ?? login.path });
+    } catch (error) {
+      throw new FiefError(`Invalid login options of tenant ${name}: ${(error as Error).message}`, { cause: error });
+    }
   }
 }
 
-/** Whether module options describe the login flow with several tenants (`tenants` and `login` somewhere). */
+/**
+ * With several tenants and the login flow on (`login` shared or on any tenant), the module-wide login
+ * options: the first tenant's. `undefined` otherwise.
+ */
 export function tenantsLogin(options: FiefModuleConfig | undefined): Partial<FiefLoginOptions> | undefined {
   if (!options || !('tenants' in options) || !options.tenants) return undefined;
-  const first = Object.values(options.tenants)[0];
-  return options.login || first?.login ? { ...options.login, ...first?.login } : undefined;
+  const tenants = Object.values(options.tenants);
+  if (!options.login && !tenants.some((tenant) => tenant?.login)) return undefined;
+  return { ...options.login, ...tenants[0]?.login };
 }

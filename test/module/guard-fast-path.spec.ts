@@ -50,7 +50,7 @@ describe('FiefAuthGuard on a verified-token cache hit', () => {
         new FiefService({
           tenants: {
             root: { baseURL: dev.baseURL, clientId: 'fief-dev-client', clientSecret: 'fief-dev-secret' },
-            acme: { baseURL: dev.tenant('acme').baseURL, ...dev.tenant('acme').clients[0] },
+            acme: { baseURL: dev.tenant('acme').baseURL, clientId: dev.tenant('acme').clients[0].clientId },
           },
         }),
       () => acmeToken,

@@ -143,6 +143,16 @@ describe('tenants at start-up', () => {
     );
   });
 
+  it("names the tenant whose login options are wrong (here: no redirectUri for globex)", async () => {
+    const both = {
+      acme: { ...tenants.acme, login: { redirectUri: 'https://acme.example.com/auth/callback' } },
+      globex: { baseURL: 'https://fief.example.com/globex', clientId: 'g' },
+    };
+    await expect(boot({ tenants: both, resolveTenant: () => 'acme', login: { cookieSecret: SECRET } })).rejects.toThrow(
+      /Invalid login options of tenant globex: login.redirectUri is required/,
+    );
+  });
+
   it("checks every tenant's options, and refuses two tenants with one issuer", async () => {
     await expect(boot({ tenants: { ...tenants, globex: { baseURL: 'not a url', clientId: '' } } })).rejects.toThrow(
       /tenants\.globex\.baseURL[\s\S]*tenants\.globex\.clientId/,
