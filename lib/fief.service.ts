@@ -62,13 +62,15 @@ export class FiefService {
   /** The name of this service's tenant, on a service `forTenant()` gave. */
   readonly tenant?: string;
   private readonly own?: TenantState;
-  private readonly logger = new Logger('Fief');
+  private readonly logger: Logger;
   private readonly loadingUsers = new Map<string, Promise<FiefUserInfo>>();
   private readonly userInfoKeys = new WeakMap<FiefAccessTokenInfo, string>();
 
   /** @throws FiefError listing every mistake in the options. */
   constructor(@Inject(FIEF_MODULE_OPTIONS) options: FiefModuleConfig) {
     const tenant = (options as { [TENANT]?: string } | null)?.[TENANT];
+    // A tenant's failures are logged under its name: one tenant down must be told apart from the others.
+    this.logger = new Logger(tenant === undefined ? 'Fief' : `Fief:${tenant}`);
     if (tenant === undefined && options !== null && typeof options === 'object' && isTenantsConfig(options)) {
       const resolved = resolveFiefTenants(options);
       // Options are checked at start-up; clients are built when a tenant is first used.
