@@ -120,6 +120,13 @@ export interface FiefClientOptions {
   requestTimeout?: number;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. @default 30 */
   clockTolerance?: number;
+  /**
+   * Furthest ahead a token's `exp` may be, in seconds: a token that says it lives longer is refused
+   * as not shaped like Fief's (a forged or broken `exp` such as `1e15` would otherwise never expire).
+   * Fief's per-client token lifetimes have no upper limit, so the default is far above any lifetime
+   * an operator would set on purpose. @default 315360000 (10 years)
+   */
+  maxTokenLifetime?: number;
   /** `fetch` implementation. @default globalThis.fetch */
   fetch?: FiefFetch;
   /**
