@@ -46,6 +46,10 @@ export interface ResolvedClientOptions {
 export function resolveClientOptions(options: FiefClientOptions): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw new FiefError('FiefClient options are required');
   const baseURL = parseBaseURL(options.baseURL);
+  if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== 'boolean') {
+    throw new FiefError('allowInsecureHttp must be true or false');
+  }
+  checkTransport(baseURL, options.allowInsecureHttp === true);
   const clientId = nonEmptyString(options.clientId, 'clientId');
   const clientSecret = options.clientSecret === undefined ? undefined : nonEmptyString(options.clientSecret, 'clientSecret');
   const encryptionJwk = options.encryptionKey === undefined ? undefined : parseEncryptionKey(options.encryptionKey);
@@ -92,6 +96,24 @@ function parseBaseURL(value: unknown): string {
   }
   if (url.username !== '' || url.password !== '') throw new FiefError(`baseURL must not carry credentials`);
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Plain http only to this machine, unless the app says otherwise: anywhere else the access tokens,
+ * authorization codes and the client secret sent to Fief could be read or changed on the way.
+ */
+function checkTransport(baseURL: string, allowInsecureHttp: boolean): void {
+  const url = new URL(baseURL);
+  if (url.protocol !== 'http:' || allowInsecureHttp || isLoopback(url.hostname)) return;
+  throw new FiefError(
+    `baseURL "${baseURL}" uses http:// on a host that is not loopback: tokens, codes and the client secret would cross ` +
+      'the network in clear. Use https://, or set allowInsecureHttp: true for a network you trust',
+  );
+}
+
+/** `localhost`, 127.0.0.0/8 and ::1, as the WHATWG URL parser normalises them. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 function parseEncryptionKey(value: unknown): JWK {

@@ -127,6 +127,13 @@ export interface FiefClientOptions {
    * an operator would set on purpose. @default 315360000 (10 years)
    */
   maxTokenLifetime?: number;
+  /**
+   * Accept a `baseURL` over plain `http://` on a host that is not loopback (`localhost`,
+   * `127.0.0.0/8`, `::1`). Off by default: tokens, codes and the client secret would cross the
+   * network in clear. Turn on only for a network you trust (e.g. a sidecar on a private network).
+   * @default false
+   */
+  allowInsecureHttp?: boolean;
   /** `fetch` implementation. @default globalThis.fetch */
   fetch?: FiefFetch;
   /**
