@@ -26,3 +26,4 @@ export * from './swagger/index.js';
 
 // --- Production: state shared across instances, webhooks ---
 export * from './store/index.js';
+export * from './webhooks/index.js';
