@@ -1,5 +1,6 @@
 import type { FiefUserInfo } from '../client/types.js';
-import type { FiefStore } from './fief-store.interface.js';
+import { isFiefStore, type FiefStore } from './fief-store.interface.js';
+import { InMemoryFiefStore } from './in-memory-fief-store.js';
 
 /** The user info cache shape (`FiefUserInfoCache`), restated so this folder stays below `auth/`. */
 interface UserInfoCache {
@@ -81,4 +82,19 @@ function parse(raw: string): { user: FiefUserInfo; expiresAt: number } | undefin
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The user info cache for the module's `store`: `local` alone when there is no shared store (the
+ * in-memory store would only add a copy), else the shared cache over `local`.
+ */
+export function createUserInfoCache<Cache extends UserInfoCache>(
+  store: unknown,
+  local: Cache,
+  logger: { warn(message: string): void },
+): Cache | FiefStoreUserInfoCache {
+  if (!isFiefStore(store) || store instanceof InMemoryFiefStore) return local;
+  return new FiefStoreUserInfoCache(store, local, (error) =>
+    logger.warn(`The FiefStore failed; user info is cached per instance meanwhile: ${(error as Error)?.message}`),
+  );
 }
