@@ -4,6 +4,8 @@ import type { FiefAuthFailure } from './auth/fief-auth-failure.js';
 import type { FiefTokenExtractors } from './auth/token-extractor.js';
 import type { FiefUserInfoCache } from './auth/user-info-cache.js';
 import type { FiefLoginOptions } from './login/login-options.interface.js';
+import type { FiefStore } from './store/fief-store.interface.js';
+import type { FiefWebhookOptions } from './webhooks/fief-webhook-options.js';
 
 /**
  * What every configuration shares, with one tenant or several: how the guard reads credentials,
@@ -34,6 +36,13 @@ export interface FiefModuleSharedOptions {
    * @default Nest's `UnauthorizedException` / `ForbiddenException` / `ServiceUnavailableException` / `BadRequestException`
    */
   exceptionFactory?: (failure: FiefAuthFailure, context: ExecutionContext | undefined) => Error;
+  /**
+   * State shared by every instance of the app (login single use, user info, session refresh,
+   * webhook replay), e.g. `new RedisFiefStore(redis)`. Shared by every tenant. @default in memory, per instance
+   */
+  store?: FiefStore;
+  /** Verification of Fief's webhook deliveries by `FiefWebhookGuard`. Off when absent. */
+  webhooks?: FiefWebhookOptions;
 }
 
 /**

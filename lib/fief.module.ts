@@ -14,6 +14,8 @@ import { FiefService } from './fief.service.js';
 import { createFiefLoginModuleParts } from './login/login-module-parts.js';
 import { tenantsLogin } from './login/login-tenants.js';
 import { FIEF_PASSPORT_STRATEGY } from './fief.constants.js';
+import { createFiefStoreProvider, FIEF_STORE } from './store/fief-store.providers.js';
+import { createFiefWebhookOptionsProvider, FIEF_WEBHOOK_OPTIONS } from './webhooks/fief-webhook-options.js';
 
 const logger = new Logger('FiefModule');
 
@@ -43,7 +45,11 @@ function passportStrategyProvider(custom: Type<unknown> | undefined): Provider {
 }
 
 function withExtras(definition: DynamicModule, extras: FiefModuleExtras, whenLoginOff: 'error' | 'not-found' = 'error'): DynamicModule {
-  const providers: Provider[] = [...(definition.providers ?? [])];
+  const providers: Provider[] = [
+    ...(definition.providers ?? []),
+    createFiefStoreProvider(FIEF_MODULE_OPTIONS),
+    createFiefWebhookOptionsProvider(FIEF_MODULE_OPTIONS),
+  ];
   if (extras.passport !== false) {
     const custom = typeof extras.passport === 'function' ? extras.passport : undefined;
     providers.push(passportStrategyProvider(custom), { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor });
@@ -60,7 +66,8 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras, whenLog
     global: extras.isGlobal === true,
     providers: [...providers, ...login.providers],
     controllers: [...(definition.controllers ?? []), ...login.controllers],
-    exports: [...(definition.exports ?? []), ...login.exports],
+    // FiefWebhookGuard is instantiated in the user's modules: it needs these.
+    exports: [...(definition.exports ?? []), ...login.exports, FIEF_STORE, FIEF_WEBHOOK_OPTIONS],
   };
 }
 

@@ -16,6 +16,7 @@ import type { FiefModuleConfig, ResolvedFiefModuleOptions, ResolvedFiefSharedOpt
 import { isTenantsConfig, resolveFiefModuleOptions, resolveFiefTenants } from './fief-module-options.js';
 import { FIEF_MODULE_OPTIONS } from './fief.module-definition.js';
 import { FiefTenantRegistry } from './fief-tenants.js';
+import { createUserInfoCache } from './store/store-user-info-cache.js';
 
 export { resolveFiefModuleOptions } from './fief-module-options.js';
 
@@ -29,14 +30,15 @@ interface TenantState {
   readonly userInfoCache: FiefUserInfoCache;
 }
 
-function buildState(options: ResolvedFiefModuleOptions): TenantState {
+function buildState(options: ResolvedFiefModuleOptions, logger: Logger): TenantState {
   let client: FiefClient;
   try {
     client = new FiefClient(options);
   } catch (error) {
     throw new FiefError(`Invalid FiefModule options:\n - ${(error as Error).message}`, { cause: error });
   }
-  return { options, client, userInfoCache: options.userInfoCache ?? new InMemoryFiefUserInfoCache(options.userInfoCacheMaxEntries) };
+  const local = new InMemoryFiefUserInfoCache(options.userInfoCacheMaxEntries);
+  return { options, client, userInfoCache: options.userInfoCache ?? createUserInfoCache(options.store, local, logger) };
 }
 
 /**
@@ -74,14 +76,14 @@ export class FiefService {
     if (tenant === undefined && options !== null && typeof options === 'object' && isTenantsConfig(options)) {
       const resolved = resolveFiefTenants(options);
       // Options are checked at start-up; clients are built when a tenant is first used.
-      for (const tenantOptions of resolved.tenants.values()) buildState(tenantOptions);
+      for (const tenantOptions of resolved.tenants.values()) buildState(tenantOptions, this.logger);
       this.sharedOptions = resolved.shared;
       this.tenants = new FiefTenantRegistry(resolved, (name, tenantOptions) =>
         new FiefService({ ...tenantOptions, [TENANT]: name } as FiefModuleConfig),
       );
       return;
     }
-    this.own = buildState(resolveFiefModuleOptions(options as ResolvedFiefModuleOptions));
+    this.own = buildState(resolveFiefModuleOptions(options as ResolvedFiefModuleOptions), this.logger);
     this.sharedOptions = this.own.options;
     if (tenant !== undefined) this.tenant = tenant;
   }

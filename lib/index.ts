@@ -96,3 +96,29 @@ export {
   type FiefTransportError,
 } from './transports/index.js';
 export { createFiefSwaggerDocument, type FiefSwaggerOptions } from './swagger/index.js';
+
+// --- Production: state shared across instances, webhooks ---
+export { FiefStoreUnavailableError } from './store/fief-store.errors.js';
+export { isFiefStore, type FiefStore } from './store/fief-store.interface.js';
+export { FIEF_STORE } from './store/fief-store.providers.js';
+export { InMemoryFiefStore, type InMemoryFiefStoreOptions } from './store/in-memory-fief-store.js';
+export { RedisFiefStore, type RedisFiefStoreClient, type RedisFiefStoreOptions } from './store/redis-fief-store.js';
+export {
+  isKnownFiefWebhookEvent,
+  type FiefWebhookEvent,
+  type FiefWebhookKnownEvent,
+  type FiefWebhookObjectEvent,
+  type FiefWebhookObjectEventType,
+  type FiefWebhookUnknownEvent,
+  type FiefWebhookUser,
+  type FiefWebhookUserEvent,
+  type FiefWebhookUserEventType,
+  type FiefWebhookUserPermission,
+  type FiefWebhookUserPermissionEvent,
+  type FiefWebhookUserRole,
+  type FiefWebhookUserRoleEvent,
+} from './webhooks/fief-webhook-event.js';
+export { FIEF_WEBHOOK_OPTIONS, type FiefWebhookOptions, type ResolvedFiefWebhookOptions } from './webhooks/fief-webhook-options.js';
+export { FiefWebhookPayload } from './webhooks/fief-webhook-payload.decorator.js';
+export { signFiefWebhook } from './webhooks/fief-webhook-signature.js';
+export { FiefWebhookGuard } from './webhooks/fief-webhook.guard.js';

@@ -2,6 +2,8 @@ import { Inject, Injectable, NotFoundException, Optional } from '@nestjs/common'
 import { FiefError } from '../client/errors.js';
 import type { FiefModuleConfig } from '../fief-module-options.interface.js';
 import { FiefService } from '../fief.service.js';
+import type { FiefStore } from '../store/fief-store.interface.js';
+import { FIEF_STORE } from '../store/fief-store.providers.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import type { FiefLoginClient } from './login-client.interface.js';
 import type { FiefLoginOptions, ResolvedFiefLoginOptions } from './login-options.interface.js';
@@ -34,6 +36,7 @@ export class FiefLoginTenants {
     private readonly sessions: FiefSessionService,
     private readonly transactions: FiefLoginTransactions,
     @Optional() private readonly fief?: FiefService,
+    @Optional() @Inject(FIEF_STORE) private readonly store?: FiefStore,
   ) {
     // Every tenant's login options are checked at start-up, though built on first use.
     if (options) for (const name of fief?.tenants?.names ?? []) this.loginOptions(name);
@@ -58,7 +61,13 @@ export class FiefLoginTenants {
     if (!scope) {
       const options = this.loginOptions(name);
       const client = this.fief!.forTenant(name);
-      scope = { tenant: name, options, client, sessions: new FiefSessionService(options, client, name), transactions: new FiefLoginTransactions(options, client) };
+      scope = {
+        tenant: name,
+        options,
+        client,
+        sessions: new FiefSessionService(options, client, this.store, name),
+        transactions: new FiefLoginTransactions(options, client, this.store),
+      };
       this.scopes.set(name, scope);
     }
     return scope;
