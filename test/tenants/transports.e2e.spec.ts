@@ -1,9 +1,12 @@
 /**
- * Transports get tenants through the same pipeline: a socket.io gateway and a TCP microservice
- * answer each tenant's token with its name, and refuse a token of no tenant without any fetch.
+ * Transports get tenants through the same pipeline: GraphQL resolvers, a socket.io gateway and a TCP
+ * microservice answer each tenant's token with its name, and refuse a token of no tenant without any fetch.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Controller, UseGuards, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { GraphQLModule, Query, Resolver } from '@nestjs/graphql';
+import request from 'supertest';
 import { ClientProxyFactory, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { Test } from '@nestjs/testing';
@@ -37,6 +40,57 @@ class CastlesHandlers {
     return { tenant, id: info.id };
   }
 }
+
+@Resolver()
+@UseGuards(FiefTransportAuthGuard)
+class WhoamiResolver {
+  @Query('whoami')
+  @Permissions('castles:read')
+  whoami(@FiefTenant() tenant: string) {
+    ran.push('graphql');
+    return tenant;
+  }
+}
+
+describe('tenants on GraphQL resolvers', () => {
+  let dev: FiefDevServer;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    dev = new FiefDevServer({ tenants: { acme: {}, globex: {} } });
+    await dev.start();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        FiefModule.forRoot({ tenants: tenantsOption(dev), isGlobal: true }),
+        GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, typeDefs: 'type Query { whoami: String! }' }),
+      ],
+      providers: [WhoamiResolver],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await dev?.stop();
+  });
+
+  const whoami = (token: string) =>
+    request(app.getHttpServer()).post('/graphql').set('Authorization', `Bearer ${token}`).send({ query: '{ whoami }' });
+
+  it("answers each tenant's token with its name, and refuses a token of no tenant without a fetch", async () => {
+    for (const name of TENANTS) {
+      const res = await whoami(await dev.tenant(name).issueAccessToken({ user: ANNE }));
+      expect(res.body.data).toEqual({ whoami: name });
+    }
+    ran.length = 0;
+    for (const tenant of [dev.tenant(), ...TENANTS.map((name) => dev.tenant(name))]) tenant.resetRequestCounts();
+    const refused = await whoami(await dev.tenant().issueAccessToken({ user: ANNE }));
+    expect(refused.body.errors?.[0]?.extensions?.originalError?.statusCode ?? refused.body.errors?.[0]?.extensions?.status).toBe(401);
+    expect([dev.tenant(), ...TENANTS.map((name) => dev.tenant(name))].reduce((sum, t) => sum + requestsTo(t), 0)).toBe(0);
+    expect(ran).toEqual([]);
+  });
+});
 
 describe('tenants on socket.io and TCP microservices', () => {
   let dev: FiefDevServer;
