@@ -6,8 +6,8 @@ export { AccessToken, AccessTokenInfo, Acr, CurrentUser, OptionalAuth, Permissio
 export { buildWwwAuthenticate, createFiefAuthException, toAuthFailure } from './fief-auth-responses.js';
 export { FiefPassportInterceptor } from './fief-passport.interceptor.js';
 export type { FiefAuthenticatedRequest, FiefRequestContext } from './fief-request.interface.js';
-// FiefStrategy is not re-exported: it imports @nestjs/passport, which FiefModule loads only if installed.
-export type { FiefStrategy } from './fief.strategy.js';
+// FiefStrategy is not exported here, not even its type: its declarations import the optional peers
+// @nestjs/passport and passport, which an app without them could not type-check.
 export { FiefRoutePolicies, resolveRoutePolicy, type FiefRoutePolicy } from './route-policy.js';
 export {
   bearerHeaderExtractor,
