@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, type webcrypto } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { default as Provider, Configuration, KoaContextWithOIDC } from 'oidc-provider';
@@ -101,8 +101,8 @@ const USER_ENDPOINTS = new Set(['/api/userinfo', '/api/profile', '/api/password'
 
 interface SigningKey {
   kid: string;
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
+  privateKey: webcrypto.CryptoKey;
+  publicKey: webcrypto.CryptoKey;
   publicJwk: JWK;
   privateJwk: JWK;
 }
@@ -252,7 +252,7 @@ export class FiefDevServer {
   }
 
   /** The key that signs from now on (private), to forge tokens with exact claims in tests. */
-  get signingKey(): { kid: string; privateKey: CryptoKey; publicJwk: JWK } {
+  get signingKey(): { kid: string; privateKey: webcrypto.CryptoKey; publicJwk: JWK } {
     const { kid, privateKey, publicJwk } = this.keys[0];
     return { kid, privateKey, publicJwk };
   }
@@ -453,7 +453,7 @@ export class FiefDevServer {
   }
 
   /** Verifies against the keys in hand: no JWK import on every user API call under load. */
-  private publicKeyOf(kid: string | undefined): CryptoKey {
+  private publicKeyOf(kid: string | undefined): webcrypto.CryptoKey {
     const key = this.keys.find((candidate) => candidate.kid === kid);
     if (!key) throw new Error(`No signing key ${kid}`);
     return key.publicKey;

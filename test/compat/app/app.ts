@@ -1,0 +1,159 @@
+/**
+ * A consumer app of the packed `nestjs-fief`, compiled by each compat project's own TypeScript (CommonJS
+ * or ESM, Nest 11 or 12) with `skipLibCheck: false`, then run under Node 20 and Node 22. It prints one
+ * JSON line of what it saw; `compat.spec.ts` asserts on it. No top-level `await`: the same source is
+ * CommonJS in two of the projects.
+ */
+import 'reflect-metadata';
+import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { AuthGuard } from '@nestjs/passport';
+import {
+  AccessToken,
+  AccessTokenInfo,
+  CurrentUser,
+  FiefAuthGuard,
+  FiefModule,
+  Permissions,
+  Public,
+  type FiefAccessTokenInfo,
+  type FiefUserInfo,
+} from 'nestjs-fief';
+import { FiefDevServer, type FiefDevLoginResult } from 'nestjs-fief/testing';
+import { createServer } from 'node:net';
+
+@Controller()
+class CastlesController {
+  @Get('health')
+  @Public()
+  health() {
+    return { ok: true };
+  }
+
+  @Get('castles')
+  @UseGuards(FiefAuthGuard)
+  @Permissions('castles:read')
+  list(@AccessTokenInfo() info: FiefAccessTokenInfo, @AccessToken() token: string) {
+    return { castles: ['Nantes'], permissions: info.permissions, tokenSent: token.length > 0 };
+  }
+
+  @Get('castles/new')
+  @UseGuards(FiefAuthGuard)
+  @Permissions('castles:create')
+  create() {
+    return { created: true };
+  }
+
+  @Get('passport/castles/new')
+  @UseGuards(AuthGuard('fief'))
+  @Permissions('castles:create')
+  passportCreate(@CurrentUser() user: FiefUserInfo) {
+    return { email: user.email };
+  }
+
+  @Get('me')
+  @UseGuards(FiefAuthGuard)
+  me(@CurrentUser() user: FiefUserInfo) {
+    return { email: user.email };
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `name=value` pairs of a response's Set-Cookie headers, as a browser would send them back. */
+function cookiesOf(response: Response): string {
+  return response.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0])
+    .join('; ');
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  challenge: string | null;
+}
+
+async function call(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(url, { headers, redirect: 'manual' });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, challenge: response.headers.get('www-authenticate') };
+}
+
+async function checkAdapter(dev: FiefDevServer, adapter: 'express' | 'fastify') {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+
+  @Module({
+    imports: [
+      FiefModule.forRoot({
+        baseURL: dev.baseURL,
+        clientId: 'fief-dev-client',
+        clientSecret: 'fief-dev-secret',
+        login: { redirectUri: `${origin}/auth/callback`, cookieSecret: 'compat-cookie-secret-of-at-least-32-bytes' },
+      }),
+    ],
+    controllers: [CastlesController],
+  })
+  class AppModule {}
+
+  dev.resetRequestCounts();
+  const app: INestApplication = await NestFactory.create(
+    AppModule,
+    adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(),
+    { logger: false },
+  );
+  await app.listen(port, '127.0.0.1');
+  const requestsAtBoot = Object.values(dev.requestCounts).reduce((sum, count) => sum + count, 0);
+  try {
+    const anne = { authorization: `Bearer ${await dev.issueAccessToken({ user: 'anne@bretagne.duchy' })}` };
+    const guest = { authorization: `Bearer ${await dev.issueAccessToken({ user: 'guest@example.com' })}` };
+
+    // The app's own login flow, headless: /auth/login, the dev server's login, /auth/callback, then the session.
+    const start = await fetch(`${origin}/auth/login?returnTo=/me`, { redirect: 'manual' });
+    const login: FiefDevLoginResult = await dev.login(start.headers.get('location')!, { email: 'anne@bretagne.duchy' });
+    const callback = await fetch(login.url, { redirect: 'manual', headers: { cookie: cookiesOf(start) } });
+
+    return {
+      requestsAtBoot,
+      health: await call(`${origin}/health`),
+      anonymous: await call(`${origin}/castles`),
+      granted: await call(`${origin}/castles`, anne),
+      forbidden: await call(`${origin}/castles/new`, guest),
+      passportAnonymous: await call(`${origin}/passport/castles/new`),
+      passportGranted: await call(`${origin}/passport/castles/new`, anne),
+      passportForbidden: await call(`${origin}/passport/castles/new`, guest),
+      login: { start: start.status, callback: callback.status, returnTo: callback.headers.get('location') },
+      session: await call(`${origin}/me`, { cookie: cookiesOf(callback) }),
+    };
+  } finally {
+    await app.close();
+  }
+}
+
+async function main() {
+  const dev = new FiefDevServer();
+  await dev.start();
+  try {
+    const results = { node: process.versions.node, express: await checkAdapter(dev, 'express'), fastify: await checkAdapter(dev, 'fastify') };
+    console.log(JSON.stringify(results));
+  } finally {
+    await dev.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
