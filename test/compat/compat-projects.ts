@@ -36,7 +36,7 @@ export const COMPAT_PROJECTS: CompatProject[] = [
     type: 'commonjs',
     versions: { nest: '11.1.0', fastify: '11.1.0', passport: '11.0.2', typescript: '5.8.3' },
     app: COMMONJS_NODE10,
-    bare: [COMMONJS_NODE10],
+    bare: [COMMONJS_NODE10, NODENEXT],
   },
   {
     name: 'nest11-esm',
