@@ -1,4 +1,4 @@
-import { base64url, importJWK, type JWK } from 'jose';
+import { base64url, importJWK, type CryptoKey, type JWK } from 'jose';
 import { FiefRequestError, FiefUnavailableError } from './errors.js';
 import { expectObject, requestFiefJson, type FiefHttpSettings } from './fief-http.js';
 
