@@ -120,7 +120,8 @@ describe('types of every entry', () => {
   it('the main entry declarations import no optional peer; sub-path entries only their own', () => {
     const allowed: Record<string, string[]> = {
       '.': [],
-      './testing': ['oidc-provider'],
+      // Its types must resolve in a test file that never starts a server: without oidc-provider's types.
+      './testing': [],
       './passport': ['passport', '@nestjs/passport'],
     };
     for (const [subpath, types] of entries()) {
