@@ -38,7 +38,9 @@ function entries(): [subpath: string, types: string][] {
 }
 
 /** Every module specifier a declaration file refers to (imports, re-exports, `import("…")` types, references). */
-function specifiersOf(source: string): string[] {
+function specifiersOf(text: string): string[] {
+  // Doc comments hold examples (`import Redis from 'ioredis'`) that import nothing; references stay.
+  const source = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/(?!\/ <reference).*$/gm, '');
   const found = [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]);
   const references = [...source.matchAll(/<reference\s+types\s*=\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
   return [...found, ...references];
