@@ -52,6 +52,11 @@ const MISSING_PERMISSION = {
 };
 const APP_ANSWERS = {
   requestsAtBoot: 0,
+  swagger: {
+    scheme: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Fief access token: `Authorization: Bearer <token>`.' },
+    castles: [{ fief: [] }],
+    health: null,
+  },
   health: { status: 200, body: { ok: true }, challenge: null },
   anonymous: MISSING_TOKEN,
   granted: {
@@ -125,6 +130,7 @@ describe.each(COMPAT_PROJECTS)('$name', (project: CompatProject) => {
       expect(installedVersion(dir, 'nestjs-fief')).toBe(JSON.parse(readFileSync(join(dir, 'node_modules/nestjs-fief/package.json'), 'utf8')).version);
     }
     expect(installedVersion(full.dir, '@nestjs/passport')).toBe(project.versions.passport);
+    expect(installedVersion(full.dir, '@nestjs/swagger')).toBe(project.versions.swagger);
     expect(OPTIONAL_PEERS.filter((name) => installedVersion(bare.dir, name) !== undefined)).toEqual([]);
   });
 

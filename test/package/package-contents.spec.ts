@@ -177,13 +177,14 @@ describe('engines and peer ranges', () => {
     }
   });
 
-  // Versions looked up on the registry: the first release of each package's Nest 11 line that accepts
-  // @nestjs/common 11 (passport 11.0.0 and 11.0.1 still ask for Nest 10), and the Nest 12 line.
+  // Versions looked up on the registry: the first release of each package's Nest 11 line that installs
+  // beside @nestjs/common 11 (passport 11.0.0 and 11.0.1 still ask for Nest 10), and the Nest 12 line.
   const ranges: [name: string, accepts: string[], refuses: string[]][] = [
     ['@nestjs/common', ['11.1.0', '11.2.10', '12.0.1', '12.5.1'], ['11.0.21', '10.4.0', '13.0.0']],
     ['@nestjs/core', ['11.1.0', '11.2.10', '12.0.1', '12.5.1'], ['11.0.21', '13.0.0']],
     ['@nestjs/passport', ['11.0.2', '11.0.5', '12.0.0'], ['11.0.1', '10.0.3', '13.0.0']],
-    ['@nestjs/swagger', ['11.0.0', '11.4.7', '12.0.2'], ['8.1.1', '13.0.0']],
+    // @nestjs/swagger 11.0.0 depends on @nestjs/mapped-types 2.0.6, whose peers stop at Nest 10.
+    ['@nestjs/swagger', ['11.0.1', '11.4.7', '12.0.0', '12.0.2'], ['11.0.0', '8.1.1', '13.0.0']],
     ['@nestjs/graphql', ['13.0.0', '13.4.5', '14.0.3'], ['12.2.2', '15.0.0']],
     ['@nestjs/websockets', ['11.1.0', '11.2.6', '12.1.1'], ['11.0.20', '13.0.0']],
     ['@nestjs/microservices', ['11.1.0', '11.2.6', '12.1.1'], ['11.0.20', '13.0.0']],

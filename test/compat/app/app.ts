@@ -10,9 +10,11 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AuthGuard } from '@nestjs/passport';
+import { DocumentBuilder, type OpenAPIObject } from '@nestjs/swagger';
 import {
   AccessToken,
   AccessTokenInfo,
+  createFiefSwaggerDocument,
   CurrentUser,
   FiefAuthGuard,
   FiefModule,
@@ -125,8 +127,16 @@ async function checkAdapter(dev: FiefDevServer, adapter: 'express' | 'fastify') 
     const login: FiefDevLoginResult = await dev.login(start.headers.get('location')!, { email: 'anne@bretagne.duchy' });
     const callback = await fetch(login.url, { redirect: 'manual', headers: { cookie: cookiesOf(start) } });
 
+    // Typed structurally by nestjs-fief, the document must still be what this @nestjs/swagger calls a document.
+    const document: OpenAPIObject = await createFiefSwaggerDocument(app, new DocumentBuilder().setTitle('Castles').build());
+
     return {
       requestsAtBoot,
+      swagger: {
+        scheme: document.components?.securitySchemes?.fief,
+        castles: document.paths['/castles']?.get?.security,
+        health: document.paths['/health']?.get?.security ?? null,
+      },
       health: await call(`${origin}/health`),
       anonymous: await call(`${origin}/castles`),
       granted: await call(`${origin}/castles`, anne),
