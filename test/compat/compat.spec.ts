@@ -71,6 +71,15 @@ const APP_ANSWERS = {
   login: { start: 302, callback: 302, returnTo: '/me' },
   session: { status: 200, body: { email: 'anne@bretagne.duchy' }, challenge: null },
 };
+const MICROSERVICE_ANSWERS = {
+  granted: { answer: { created: 'Brest', permissions: ['castles:read', 'castles:create'] } },
+  anonymous: {
+    refusal: { status: 'error', statusCode: 401, message: 'An access token is required: send "Authorization: Bearer <token>".' },
+  },
+  forbidden: {
+    refusal: { status: 'error', statusCode: 403, error: 'insufficient_scope', message: 'Missing required permission: castles:create' },
+  },
+};
 const BARE_ANSWERS = {
   health: { status: 200, body: { ok: true, realm: 'fief' } },
   anonymous: { status: MISSING_TOKEN.status, body: MISSING_TOKEN.body },
@@ -81,6 +90,7 @@ let tarball: string;
 const nodes: { name: string; major: string; binary: string }[] = [];
 /** Every answer of every project, Node and adapter, compared with each other at the end. */
 const answers: { where: string; answer: unknown }[] = [];
+const microserviceAnswers: { where: string; answer: unknown }[] = [];
 const timings: string[] = [];
 
 async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
@@ -160,16 +170,22 @@ describe.each(COMPAT_PROJECTS)('$name', (project: CompatProject) => {
   );
 
   it.each(['Node 20', 'Node 22'])(
-    'on %s: Express and Fastify answer 200/401/403 through FiefAuthGuard and AuthGuard("fief"), log in headlessly',
+    'on %s: Express and Fastify answer 200/401/403 through FiefAuthGuard and AuthGuard("fief"), log in headlessly; a TCP microservice too',
     async (nodeName) => {
       const node = nodes.find((candidate) => candidate.name === nodeName)!;
       const { result, run } = await timed(`${project.name} run on ${nodeName}`, () => runApp(node.binary, full.dir, 'app.js'));
       expect({ stderr: run.code === 0 ? '' : run.stderr, code: run.code }).toEqual({ stderr: '', code: 0 });
-      expect(result).toEqual({ node: expect.stringMatching(new RegExp(`^${node.major}\\.`)), express: APP_ANSWERS, fastify: APP_ANSWERS });
+      expect(result).toEqual({
+        node: expect.stringMatching(new RegExp(`^${node.major}\\.`)),
+        express: APP_ANSWERS,
+        fastify: APP_ANSWERS,
+        microservice: MICROSERVICE_ANSWERS,
+      });
       answers.push(
         { where: `${project.name} ${nodeName} express`, answer: result.express },
         { where: `${project.name} ${nodeName} fastify`, answer: result.fastify },
       );
+      microserviceAnswers.push({ where: `${project.name} ${nodeName}`, answer: result.microservice });
     },
     2 * MINUTE,
   );
@@ -180,5 +196,11 @@ describe('across the matrix', () => {
     expect(answers).toHaveLength(COMPAT_PROJECTS.length * 2 * 2);
     const [first] = answers;
     for (const { where, answer } of answers) expect({ where, answer }).toEqual({ where, answer: first.answer });
+  });
+
+  it('every project and Node gives the same microservice answers', () => {
+    expect(microserviceAnswers).toHaveLength(COMPAT_PROJECTS.length * 2);
+    const [first] = microserviceAnswers;
+    for (const { where, answer } of microserviceAnswers) expect({ where, answer }).toEqual({ where, answer: first.answer });
   });
 });

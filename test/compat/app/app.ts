@@ -9,6 +9,7 @@ import { Controller, Get, Module, UseGuards, type INestApplication } from '@nest
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { ClientProxyFactory, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { AuthGuard } from '@nestjs/passport';
 import { DocumentBuilder, type OpenAPIObject } from '@nestjs/swagger';
 import {
@@ -18,6 +19,7 @@ import {
   CurrentUser,
   FiefAuthGuard,
   FiefModule,
+  FiefTransportAuthGuard,
   Permissions,
   Public,
   type FiefAccessTokenInfo,
@@ -25,6 +27,7 @@ import {
 } from 'nestjs-fief';
 import { FiefDevServer, type FiefDevLoginResult } from 'nestjs-fief/testing';
 import { createServer } from 'node:net';
+import { firstValueFrom } from 'rxjs';
 
 @Controller()
 class CastlesController {
@@ -59,6 +62,50 @@ class CastlesController {
   @UseGuards(FiefAuthGuard)
   me(@CurrentUser() user: FiefUserInfo) {
     return { email: user.email };
+  }
+}
+
+@Controller()
+@UseGuards(FiefTransportAuthGuard)
+class CastlesHandlers {
+  @MessagePattern('castles.create')
+  @Permissions('castles:create')
+  create(@Payload() payload: { name: string }, @AccessTokenInfo() info: FiefAccessTokenInfo) {
+    return { created: payload.name, permissions: info.permissions };
+  }
+}
+
+/** A TCP microservice guarded by FiefTransportAuthGuard: what each message gets back, answer or refusal. */
+async function checkMicroservice(dev: FiefDevServer) {
+  @Module({
+    imports: [FiefModule.forRoot({ baseURL: dev.baseURL, clientId: 'fief-dev-client', clientSecret: 'fief-dev-secret' })],
+    controllers: [CastlesHandlers],
+  })
+  class MicroserviceModule {}
+
+  const port = await freePort();
+  const microservice = await NestFactory.createMicroservice(MicroserviceModule, {
+    transport: Transport.TCP,
+    options: { host: '127.0.0.1', port },
+    logger: false,
+  });
+  await microservice.listen();
+  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+  try {
+    await client.connect();
+    const send = (payload: object) =>
+      firstValueFrom(client.send('castles.create', payload)).then(
+        (answer: unknown) => ({ answer }),
+        (refusal: unknown) => ({ refusal }),
+      );
+    return {
+      granted: await send({ accessToken: await dev.issueAccessToken({ user: 'anne@bretagne.duchy' }), name: 'Brest' }),
+      anonymous: await send({ name: 'Brest' }),
+      forbidden: await send({ accessToken: await dev.issueAccessToken({ user: 'guest@example.com' }), name: 'Brest' }),
+    };
+  } finally {
+    client.close();
+    await microservice.close();
   }
 }
 
@@ -156,7 +203,12 @@ async function main() {
   const dev = new FiefDevServer();
   await dev.start();
   try {
-    const results = { node: process.versions.node, express: await checkAdapter(dev, 'express'), fastify: await checkAdapter(dev, 'fastify') };
+    const results = {
+      node: process.versions.node,
+      express: await checkAdapter(dev, 'express'),
+      fastify: await checkAdapter(dev, 'fastify'),
+      microservice: await checkMicroservice(dev),
+    };
     console.log(JSON.stringify(results));
   } finally {
     await dev.stop();
