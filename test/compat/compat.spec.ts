@@ -80,6 +80,11 @@ const MICROSERVICE_ANSWERS = {
     refusal: { status: 'error', statusCode: 403, error: 'insufficient_scope', message: 'Missing required permission: castles:create' },
   },
 };
+const GATEWAY_ANSWERS = {
+  granted: { ack: { created: true, permissions: ['castles:read', 'castles:create'] } },
+  anonymous: { exception: MICROSERVICE_ANSWERS.anonymous.refusal },
+  forbidden: { exception: MICROSERVICE_ANSWERS.forbidden.refusal },
+};
 const BARE_ANSWERS = {
   health: { status: 200, body: { ok: true, realm: 'fief' } },
   anonymous: { status: MISSING_TOKEN.status, body: MISSING_TOKEN.body },
@@ -90,7 +95,7 @@ let tarball: string;
 const nodes: { name: string; major: string; binary: string }[] = [];
 /** Every answer of every project, Node and adapter, compared with each other at the end. */
 const answers: { where: string; answer: unknown }[] = [];
-const microserviceAnswers: { where: string; answer: unknown }[] = [];
+const transportAnswers: { where: string; answer: unknown }[] = [];
 const timings: string[] = [];
 
 async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
@@ -170,7 +175,7 @@ describe.each(COMPAT_PROJECTS)('$name', (project: CompatProject) => {
   );
 
   it.each(['Node 20', 'Node 22'])(
-    'on %s: Express and Fastify answer 200/401/403 through FiefAuthGuard and AuthGuard("fief"), log in headlessly; a TCP microservice too',
+    'on %s: Express and Fastify answer 200/401/403 through FiefAuthGuard and AuthGuard("fief"), log in headlessly; a TCP microservice and a socket.io gateway too',
     async (nodeName) => {
       const node = nodes.find((candidate) => candidate.name === nodeName)!;
       const { result, run } = await timed(`${project.name} run on ${nodeName}`, () => runApp(node.binary, full.dir, 'app.js'));
@@ -180,12 +185,13 @@ describe.each(COMPAT_PROJECTS)('$name', (project: CompatProject) => {
         express: APP_ANSWERS,
         fastify: APP_ANSWERS,
         microservice: MICROSERVICE_ANSWERS,
+        gateway: GATEWAY_ANSWERS,
       });
       answers.push(
         { where: `${project.name} ${nodeName} express`, answer: result.express },
         { where: `${project.name} ${nodeName} fastify`, answer: result.fastify },
       );
-      microserviceAnswers.push({ where: `${project.name} ${nodeName}`, answer: result.microservice });
+      transportAnswers.push({ where: `${project.name} ${nodeName}`, answer: { microservice: result.microservice, gateway: result.gateway } });
     },
     2 * MINUTE,
   );
@@ -198,9 +204,9 @@ describe('across the matrix', () => {
     for (const { where, answer } of answers) expect({ where, answer }).toEqual({ where, answer: first.answer });
   });
 
-  it('every project and Node gives the same microservice answers', () => {
-    expect(microserviceAnswers).toHaveLength(COMPAT_PROJECTS.length * 2);
-    const [first] = microserviceAnswers;
-    for (const { where, answer } of microserviceAnswers) expect({ where, answer }).toEqual({ where, answer: first.answer });
+  it('every project and Node gives the same microservice and socket.io answers', () => {
+    expect(transportAnswers).toHaveLength(COMPAT_PROJECTS.length * 2);
+    const [first] = transportAnswers;
+    for (const { where, answer } of transportAnswers) expect({ where, answer }).toEqual({ where, answer: first.answer });
   });
 });

@@ -11,6 +11,8 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ClientProxyFactory, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { AuthGuard } from '@nestjs/passport';
+import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { io } from 'socket.io-client';
 import { DocumentBuilder, type OpenAPIObject } from '@nestjs/swagger';
 import {
   AccessToken,
@@ -106,6 +108,53 @@ async function checkMicroservice(dev: FiefDevServer) {
   } finally {
     client.close();
     await microservice.close();
+  }
+}
+
+@WebSocketGateway()
+@UseGuards(FiefTransportAuthGuard)
+class CastlesGateway {
+  @SubscribeMessage('castles.create')
+  @Permissions('castles:create')
+  create(@AccessTokenInfo() info: FiefAccessTokenInfo) {
+    return { created: true, permissions: info.permissions };
+  }
+}
+
+/** A socket.io gateway guarded by FiefTransportAuthGuard: the acknowledgement or the `exception` event of each message. */
+async function checkGateway(dev: FiefDevServer) {
+  @Module({
+    imports: [FiefModule.forRoot({ baseURL: dev.baseURL, clientId: 'fief-dev-client', clientSecret: 'fief-dev-secret' })],
+    providers: [CastlesGateway],
+  })
+  class GatewayModule {}
+
+  const app = await NestFactory.create(GatewayModule, { logger: false });
+  const port = await freePort();
+  await app.listen(port, '127.0.0.1');
+  const emit = async (token?: string) => {
+    const socket = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false, auth: token ? { token } : {} });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      return await new Promise<unknown>((resolve) => {
+        socket.once('exception', (exception: unknown) => resolve({ exception }));
+        socket.emit('castles.create', {}, (ack: unknown) => resolve({ ack }));
+      });
+    } finally {
+      socket.disconnect();
+    }
+  };
+  try {
+    return {
+      granted: await emit(await dev.issueAccessToken({ user: 'anne@bretagne.duchy' })),
+      anonymous: await emit(),
+      forbidden: await emit(await dev.issueAccessToken({ user: 'guest@example.com' })),
+    };
+  } finally {
+    await app.close();
   }
 }
 
@@ -208,6 +257,7 @@ async function main() {
       express: await checkAdapter(dev, 'express'),
       fastify: await checkAdapter(dev, 'fastify'),
       microservice: await checkMicroservice(dev),
+      gateway: await checkGateway(dev),
     };
     console.log(JSON.stringify(results));
   } finally {
