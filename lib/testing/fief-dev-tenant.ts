@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import type { JWK, JWTPayload } from 'jose';
 import { checkWebhook } from './dev-server-checks.js';
 import { signWith } from './dev-server-keys.js';
@@ -98,7 +99,7 @@ export class FiefDevTenant {
   }
 
   /** The key that signs from now on (private), to forge tokens with exact claims in tests. */
-  get signingKey(): { kid: string; privateKey: CryptoKey; publicJwk: JWK } {
+  get signingKey(): { kid: string; privateKey: webcrypto.CryptoKey; publicJwk: JWK } {
     const key = this.core.keys[0];
     if (!key) throw new Error('FiefDevServer is not started: call start() first');
     return { kid: key.kid, privateKey: key.privateKey, publicJwk: key.publicJwk };
