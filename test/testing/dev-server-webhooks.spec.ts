@@ -171,6 +171,28 @@ describe('FiefDevServer webhooks', () => {
     expect(lost.attempts.map((attempt) => attempt.status)).toEqual([500, 500, 500]);
   });
 
+  it('signs a retry with a fresh timestamp, after the configured delay', async () => {
+    await start({ webhookAttempts: 2, webhookRetryDelay: 1100 });
+    receiver.answer = (_request, index) => (index === 0 ? 500 : 200);
+    dev.addUser({ email: 'later@example.com' });
+    const [delivery] = await dev.flushWebhooks();
+    const [first, second] = receiver.received;
+    expectSignedByFief(first);
+    expectSignedByFief(second);
+    expect(Number(second.headers['x-fief-webhook-timestamp'])).toBeGreaterThan(Number(first.headers['x-fief-webhook-timestamp']));
+    expect(second.headers['x-fief-webhook-signature']).not.toBe(first.headers['x-fief-webhook-signature']);
+    expect(delivery.attempts.map((attempt) => attempt.status)).toEqual([500, 200]);
+  });
+
+  it.each([
+    ['webhookTimeout', { webhookTimeout: 0 }],
+    ['webhookAttempts', { webhookAttempts: 0 }],
+    ['webhookRetryDelay', { webhookRetryDelay: -1 }],
+    ['webhooks', { webhooks: [{ url: 'not a url', secret: 's' }] }],
+  ])('refuses a bad %s at construction', (name, options) => {
+    expect(() => new FiefDevServer(options)).toThrow(new RegExp(name === 'webhooks' ? 'webhook url' : name));
+  });
+
   it('follows no redirect, and gives up on a receiver that does not answer within the timeout', async () => {
     await start({ webhookAttempts: 2, webhookTimeout: 300 });
     receiver.answer = (request) => (request.path === '/hook' ? { redirect: `${receiver.url}/elsewhere` } : 200);
