@@ -115,7 +115,11 @@ export class FiefDevTenant {
     return this.core.users.find(emailOrId);
   }
 
-  /** Changes a user in place (`fields` are merged) and sends `user.updated`; throws for an unknown user. */
+  /**
+   * Changes a user in place (`fields` are merged) and sends `user.updated`; a new `permissions` list
+   * sends `user_permission.deleted` / `.created` for each permission removed / added, as Fief does.
+   * Throws for an unknown user.
+   */
   updateUser(emailOrId: string, update: FiefDevUserUpdate): FiefDevUser {
     return this.core.users.update(emailOrId, update);
   }

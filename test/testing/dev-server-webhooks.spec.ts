@@ -131,6 +131,17 @@ describe('FiefDevServer webhooks', () => {
     expect(() => dev.updateUser(anne.id!, { isActive: false })).toThrow(/no user/);
   });
 
+  it('tells a new permission list as one user_permission event per permission, not as user.updated', async () => {
+    await start();
+    dev.updateUser('guest@example.com', { permissions: ['castles:create', 'castles:create'] });
+    await dev.flushWebhooks();
+    expect(receiver.events().map((event) => [event.type, event.data.permission?.codename])).toEqual([
+      ['user_permission.deleted', 'castles:read'],
+      ['user_permission.created', 'castles:create'],
+    ]);
+    expect(dev.findUser('guest@example.com')!.permissions).toEqual(['castles:create']);
+  });
+
   it("sends user.updated when the user API changes the profile, the password or the verified email, not for a pending change", async () => {
     await start();
     const token = await dev.issueAccessToken({ user: 'guest@example.com', acr: '1' });
