@@ -7,6 +7,12 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 const DEFAULT_CLOCK_TOLERANCE_S = 30;
 const DEFAULT_METADATA_TTL_S = 3600;
 const DEFAULT_JWKS_COOLDOWN_S = 10;
+/**
+ * Ten years. Fief's client settings put no upper limit on token lifetimes, so the bound must accept
+ * any an operator could choose on purpose, while still refusing the "never expires" of a forged or
+ * broken `exp` (1e15, 1e20).
+ */
+const DEFAULT_MAX_TOKEN_LIFETIME_S = 10 * 365 * 24 * 3600;
 const DEFAULT_TOKEN_CACHE = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, maxAge: 300 };
 
 /** {@link FiefClientOptions} checked, normalised and with every default filled in. */
@@ -21,6 +27,8 @@ export interface ResolvedClientOptions {
   http: FiefHttpSettings;
   /** Seconds. */
   clockTolerance: number;
+  /** Seconds. */
+  maxTokenLifetime: number;
   /** Milliseconds. */
   metadataTtl: number;
   /** Milliseconds. */
@@ -38,6 +46,10 @@ export interface ResolvedClientOptions {
 export function resolveClientOptions(options: FiefClientOptions): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw new FiefError('FiefClient options are required');
   const baseURL = parseBaseURL(options.baseURL);
+  if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== 'boolean') {
+    throw new FiefError('allowInsecureHttp must be true or false');
+  }
+  checkTransport(baseURL, options.allowInsecureHttp === true);
   const clientId = nonEmptyString(options.clientId, 'clientId');
   const clientSecret = options.clientSecret === undefined ? undefined : nonEmptyString(options.clientSecret, 'clientSecret');
   const encryptionJwk = options.encryptionKey === undefined ? undefined : parseEncryptionKey(options.encryptionKey);
@@ -53,6 +65,7 @@ export function resolveClientOptions(options: FiefClientOptions): ResolvedClient
     timeout: positiveNumber(options.requestTimeout, DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeout'),
   };
   const clockTolerance = nonNegativeNumber(options.clockTolerance, DEFAULT_CLOCK_TOLERANCE_S, 'clockTolerance');
+  const maxTokenLifetime = positiveNumber(options.maxTokenLifetime, DEFAULT_MAX_TOKEN_LIFETIME_S, 'maxTokenLifetime');
   const metadataTtl = positiveNumber(options.metadataTtl, DEFAULT_METADATA_TTL_S, 'metadataTtl') * 1000;
   const jwksCooldown = nonNegativeNumber(options.jwksCooldown, DEFAULT_JWKS_COOLDOWN_S, 'jwksCooldown') * 1000;
   const cache = options.tokenCache === false ? undefined : { ...DEFAULT_TOKEN_CACHE, ...options.tokenCache };
@@ -61,7 +74,7 @@ export function resolveClientOptions(options: FiefClientOptions): ResolvedClient
     maxEntries: positiveNumber(cache.maxEntries, DEFAULT_TOKEN_CACHE.maxEntries, 'tokenCache.maxEntries'),
     maxBytes: positiveNumber(cache.maxBytes, DEFAULT_TOKEN_CACHE.maxBytes, 'tokenCache.maxBytes'),
   };
-  return { baseURL, clientId, clientSecret, encryptionJwk, issuer, audiences, http, clockTolerance, metadataTtl, jwksCooldown, tokenCache };
+  return { baseURL, clientId, clientSecret, encryptionJwk, issuer, audiences, http, clockTolerance, maxTokenLifetime, metadataTtl, jwksCooldown, tokenCache };
 }
 
 function parseBaseURL(value: unknown): string {
@@ -83,6 +96,24 @@ function parseBaseURL(value: unknown): string {
   }
   if (url.username !== '' || url.password !== '') throw new FiefError(`baseURL must not carry credentials`);
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Plain http only to this machine, unless the app says otherwise: anywhere else the access tokens,
+ * authorization codes and the client secret sent to Fief could be read or changed on the way.
+ */
+function checkTransport(baseURL: string, allowInsecureHttp: boolean): void {
+  const url = new URL(baseURL);
+  if (url.protocol !== 'http:' || allowInsecureHttp || isLoopback(url.hostname)) return;
+  throw new FiefError(
+    `baseURL "${baseURL}" uses http:// on a host that is not loopback: tokens, codes and the client secret would cross ` +
+      'the network in clear. Use https://, or set allowInsecureHttp: true for a network you trust',
+  );
+}
+
+/** `localhost`, 127.0.0.0/8 and ::1, as the WHATWG URL parser normalises them. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 function parseEncryptionKey(value: unknown): JWK {

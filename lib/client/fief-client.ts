@@ -65,7 +65,7 @@ export class FiefClient {
     const { clockTolerance } = resolved;
     this.metadata = new FiefMetadata(resolved.baseURL, resolved.http, resolved.metadataTtl, resolved.jwksCooldown, clockTolerance * 1000);
     this.oauth = new FiefOAuth(this.metadata, resolved.http, resolved.clientId, resolved.clientSecret);
-    const context = { metadata: this.metadata, issuer: resolved.issuer, clientId: resolved.clientId, audiences: resolved.audiences, clockTolerance };
+    const context = { metadata: this.metadata, issuer: resolved.issuer, clientId: resolved.clientId, audiences: resolved.audiences, clockTolerance, maxTokenLifetime: resolved.maxTokenLifetime };
     this.accessTokens = new AccessTokenVerifier(context);
     this.idTokens = new IdTokenVerifier(context, resolved.encryptionJwk);
     this.tokenCacheMaxAge = resolved.tokenCache?.maxAge ?? 0;

@@ -1,8 +1,9 @@
-import { compactDecrypt, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { compactDecrypt, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { FiefError, FiefIdTokenInvalid } from './errors.js';
 import { leftHalfHash } from './pkce.js';
-import { checkAuthorizedParty, checkIssuedAt, expectedIssuer, verificationKey, type TokenVerificationContext } from './token-checks.js';
-import { checkHeader, ID_TOKEN_TYPES } from './token-header.js';
+import type { VerificationKey } from './signing-keys.js';
+import { checkAuthorizedParty, checkTimeClaims, expectedIssuer, verificationKeys, type TokenVerificationContext } from './token-checks.js';
+import { ID_TOKEN_TYPES, parseCompactJws, unverifiedIssuedAt } from './token-header.js';
 import type { FiefTokenResponse, FiefUserInfo } from './types.js';
 
 /**
@@ -21,28 +22,19 @@ export class IdTokenVerifier {
   async verify(tokens: FiefTokenResponse, expected: { nonce?: string; code?: string }): Promise<FiefUserInfo> {
     const { context } = this;
     const signed = await this.decrypt(tokens.id_token);
-    const kid = checkHeader(signed, FiefIdTokenInvalid, ID_TOKEN_TYPES);
+    const jws = parseCompactJws(signed, FiefIdTokenInvalid, ID_TOKEN_TYPES);
     const issuer = await expectedIssuer(context);
-    const key = await verificationKey(context, kid, FiefIdTokenInvalid, signed);
+    const keys = await verificationKeys(context, jws.kid, FiefIdTokenInvalid, () => unverifiedIssuedAt(jws));
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(signed, key, {
-        algorithms: ['RS256'],
-        issuer,
-        audience: context.clientId,
-        clockTolerance: context.clockTolerance,
-        requiredClaims: ['exp', 'iat', 'sub'],
-      }));
+      claims = await this.verifyWithAny(signed, keys, issuer);
     } catch (error) {
       if (error instanceof FiefError) throw error;
       throw new FiefIdTokenInvalid(`ID token refused: ${(error as Error).message}`, { cause: error });
     }
     const refuse = (reason: string) => new FiefIdTokenInvalid(`ID token refused: ${reason}`);
+    checkTimeClaims(claims, context, refuse, false);
     checkAuthorizedParty(claims, [context.clientId], refuse);
-    if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp === undefined) {
-      throw refuse('several audiences and no "azp"');
-    }
-    checkIssuedAt(claims, context.clockTolerance, refuse);
     if (expected.nonce !== undefined && claims.nonce !== expected.nonce) throw refuse('"nonce" does not match the one sent');
     if (claims.at_hash !== undefined && claims.at_hash !== (await leftHalfHash(tokens.access_token))) {
       throw refuse('"at_hash" does not match the access token');
@@ -51,6 +43,25 @@ export class IdTokenVerifier {
       throw refuse('"c_hash" does not match the authorization code');
     }
     return claims as FiefUserInfo;
+  }
+
+  /** jose's verification with each fit key Fief publishes under the kid, in turn. */
+  private async verifyWithAny(signed: string, keys: readonly VerificationKey[], issuer: string): Promise<JWTPayload> {
+    const { context } = this;
+    for (let index = 0; ; index++) {
+      try {
+        const { payload } = await jwtVerify(signed, keys[index].cryptoKey, {
+          algorithms: ['RS256'],
+          issuer,
+          audience: context.clientId,
+          clockTolerance: context.clockTolerance,
+          requiredClaims: ['exp', 'iat', 'sub'],
+        });
+        return payload;
+      } catch (error) {
+        if (!(error instanceof joseErrors.JWSSignatureVerificationFailed) || index === keys.length - 1) throw error;
+      }
+    }
   }
 
   private async decrypt(idToken: string): Promise<string> {

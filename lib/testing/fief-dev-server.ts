@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { checkSlug, checkWebhook } from './dev-server-checks.js';
+import { checkSlug } from './dev-server-checks.js';
 import { sendJson } from './dev-server-http.js';
 import { DevTenantCore, type DevServerLink } from './dev-server-tenant-core.js';
 import { DevWebhooks, type FiefDevWebhookDelivery } from './dev-server-webhooks.js';
@@ -28,6 +28,7 @@ export type { FiefDevClient, FiefDevEndpoint, FiefDevFault, FiefDevLoginResult, 
 export class FiefDevServer extends FiefDevTenant {
   private readonly shared: DevServerLink;
   private readonly tenants = new Map<string, DevTenantCore>();
+  private readonly handles = new Map<string, FiefDevTenant>();
   private readonly sockets = new Set<Socket>();
   private server?: Server;
   private starting?: Promise<string>;
@@ -105,9 +106,9 @@ export class FiefDevServer extends FiefDevTenant {
    */
   tenant(slug?: string): FiefDevTenant {
     if (slug === undefined) return this;
-    const core = this.tenants.get(slug);
-    if (!core) throw new Error(`FiefDevServer has no tenant ${JSON.stringify(slug)} (tenants: ${[...this.tenants.keys()].join(', ') || 'none'})`);
-    return new FiefDevTenant(core);
+    const handle = this.handles.get(slug);
+    if (!handle) throw new Error(`FiefDevServer has no tenant ${JSON.stringify(slug)} (tenants: ${[...this.tenants.keys()].join(', ') || 'none'})`);
+    return handle;
   }
 
   /** Slugs of the tenants served beside the default one. */
@@ -119,7 +120,7 @@ export class FiefDevServer extends FiefDevTenant {
   async addTenant(slug: string, options: FiefDevTenantOptions = {}): Promise<FiefDevTenant> {
     const core = this.addTenantCore(slug, options);
     if (this.server) await core.activate();
-    return new FiefDevTenant(core);
+    return this.tenant(slug);
   }
 
   /** Every webhook delivery so far, of every tenant, oldest first. */
@@ -134,7 +135,6 @@ export class FiefDevServer extends FiefDevTenant {
 
   /** Adds a receiver of every tenant's webhooks (as Fief's webhooks belong to the workspace). */
   override addWebhook(webhook: FiefDevWebhook): void {
-    checkWebhook(webhook, 'FiefDevServer.addWebhook');
     super.addWebhook(webhook);
   }
 
@@ -147,6 +147,7 @@ export class FiefDevServer extends FiefDevTenant {
     if (this.tenants.has(slug)) throw new Error(`FiefDevServer: tenant ${slug} is configured twice`);
     const core = new DevTenantCore(slug, options ?? {}, this.shared);
     this.tenants.set(slug, core);
+    this.handles.set(slug, new FiefDevTenant(core));
     return core;
   }
 
