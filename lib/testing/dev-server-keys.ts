@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
 /** One RS256 signing key of a tenant, kept both as CryptoKeys (to sign and verify fast) and as JWKs (for oidc-provider). */
 export interface SigningKey {

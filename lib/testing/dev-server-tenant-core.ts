@@ -29,7 +29,9 @@ const LOCAL_REDIRECT = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//;
 export interface DevServerLink {
   options: FiefDevServerOptions;
   base?: string;
-  ProviderClass?: typeof Provider;
+  // Any class here, so the published declarations do not import oidc-provider: an app that only
+  // uses the types of nestjs-fief/testing needs neither it nor @types/oidc-provider.
+  ProviderClass?: new (...args: never[]) => unknown;
   webhooks: DevWebhooks;
   /** Webhooks that receive every tenant's events (Fief's webhooks belong to the workspace). */
   serverWebhooks: FiefDevWebhook[];
@@ -148,7 +150,7 @@ export class DevTenantCore {
 
   /** The provider signs with the keys it was built with, so a key rotation builds a new one on the same storage. */
   private setProvider() {
-    this.provider = createDevProvider(this.link.ProviderClass!, {
+    this.provider = createDevProvider(this.link.ProviderClass as typeof Provider, {
       issuer: this.issuer,
       prefix: this.prefix,
       keys: this.keys,

@@ -1,4 +1,4 @@
-import type { JWK, JWTPayload } from 'jose';
+import type { CryptoKey, JWK, JWTPayload } from 'jose';
 import { checkWebhook } from './dev-server-checks.js';
 import { signWith } from './dev-server-keys.js';
 import { headlessLogin } from './dev-server-login.js';
