@@ -5,7 +5,6 @@ import {
   Get,
   Header,
   Inject,
-  InternalServerErrorException,
   Logger,
   Query,
   Redirect,
@@ -91,9 +90,13 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
     @Redirect()
     async login(
       @Query('returnTo') returnTo: unknown,
+      @Req() request: CookieRequest,
       @Res({ passthrough: true }) response: CookieResponse,
     ): Promise<HttpRedirectResponse> {
+      // Any returnTo is either a bounded, percent-encoded same-site path or the default: the
+      // transaction cookie stays under 4 KB and the final Location is valid on every adapter.
       const transaction = await this.transactions.begin(
+        request,
         response,
         sanitizeReturnTo(returnTo, this.options.defaultReturnTo),
       );
@@ -129,6 +132,8 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
       if (typeof query.code !== 'string' || query.code.length === 0) {
         throw new BadRequestException('The login callback has no authorization code. Start the login again.');
       }
+      // Checked before the code is spent: a Location the adapter cannot send would lose the login.
+      const returnTo = sanitizeReturnTo(transaction.returnTo, this.options.defaultReturnTo);
 
       let tokens: FiefTokenResponse;
       try {
@@ -138,6 +143,12 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
         });
       } catch (error) {
         if (error instanceof FiefRequestError && error.status < 500) {
+          if (/\binvalid_client\b/.test(error.detail)) {
+            this.logger.warn(
+              `Fief refused the client credentials (invalid_client) when exchanging a login code: check clientSecret ` +
+                `(and login.publicClient) against the Fief client. ${error.detail.slice(0, 200)}`,
+            );
+          }
           throw new BadRequestException(
             `Fief refused the authorization code (${error.status}: ${error.detail.slice(0, 200)}). Start the login again.`,
           );
@@ -151,13 +162,15 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
       try {
         await this.sessions.write(response, this.sessions.fromTokens(tokens));
       } catch (error) {
+        // Fief's tokens cannot be kept (too many permissions for a cookie): an upstream answer this
+        // app cannot use, so a 502 that says why, not a 500.
         if (error instanceof FiefCookieTooLargeError) {
           this.logger.error(error.message);
-          throw new InternalServerErrorException(error.message);
+          throw new BadGatewayException(error.message);
         }
         throw error;
       }
-      return redirect(transaction.returnTo);
+      return redirect(returnTo);
     }
 
     /** Ends the session here, then at Fief. */
