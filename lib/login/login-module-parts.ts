@@ -2,7 +2,7 @@ import type { InjectionToken, Provider, Type } from '@nestjs/common';
 import { createFiefAuthController } from './auth.controller.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import type { FiefLoginOptions } from './login-options.interface.js';
-import { resolveFiefLoginOptions } from './login-options.js';
+import { loginClientCredentials, resolveFiefLoginOptions } from './login-options.js';
 import { FIEF_LOGIN_PROVIDERS } from './fief-login.module.js';
 
 /** What a host module adds to its own definition to carry the login flow. */
@@ -37,7 +37,7 @@ export function createFiefLoginModuleParts(parts: {
         provide: FIEF_LOGIN_OPTIONS,
         inject: [parts.optionsToken],
         useFactory: (options: { login?: FiefLoginOptions } | undefined) =>
-          options?.login ? resolveFiefLoginOptions(options.login) : null,
+          options?.login ? resolveFiefLoginOptions(options.login, loginClientCredentials(options)) : null,
       },
       { provide: FIEF_LOGIN_CLIENT, useExisting: parts.clientToken },
       ...FIEF_LOGIN_PROVIDERS,
