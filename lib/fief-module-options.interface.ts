@@ -63,6 +63,13 @@ export interface FiefModuleExtras {
    * @default forRoot: `login.path ?? 'auth'` when `login` is given, else false; forRootAsync: false
    */
   authController?: string | false;
+  /**
+   * Register `FiefErrorFilter` app-wide (`APP_FILTER`): a `FiefError` escaping the app's own
+   * handlers (e.g. a `FiefService.updateProfile` call) answers 503 + `Retry-After` when Fief is down
+   * and the matching 4xx when Fief refuses, instead of Nest's 500. `false` leaves them to the app.
+   * @default true
+   */
+  errorFilter?: boolean;
 }
 
 /** {@link FiefModuleOptions} checked, with every default applied. */

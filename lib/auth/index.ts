@@ -2,6 +2,7 @@
 export { getFiefRequest } from './execution-context.js';
 export type { FiefAuthFailure } from './fief-auth-failure.js';
 export { FiefAuthGuard } from './fief-auth.guard.js';
+export { answerFiefError, FiefErrorFilter, type FiefErrorAnswer } from './fief-error.filter.js';
 export { AccessToken, AccessTokenInfo, Acr, CurrentUser, OptionalAuth, Permissions, Public, Scopes } from './fief-auth.decorators.js';
 export { buildWwwAuthenticate, createFiefAuthException, toAuthFailure } from './fief-auth-responses.js';
 export { FiefPassportInterceptor } from './fief-passport.interceptor.js';
