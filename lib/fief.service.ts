@@ -15,6 +15,7 @@ import { bearerHeaderExtractor } from './auth/token-extractor.js';
 import { InMemoryFiefUserInfoCache, type FiefUserInfoCache } from './auth/user-info-cache.js';
 import type { FiefModuleOptions, ResolvedFiefModuleOptions } from './fief-module-options.interface.js';
 import { FIEF_MODULE_OPTIONS } from './fief.module-definition.js';
+import { createUserInfoCache } from './store/store-user-info-cache.js';
 
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
@@ -104,7 +105,8 @@ export class FiefService {
     } catch (error) {
       throw new FiefError(`Invalid FiefModule options:\n - ${(error as Error).message}`, { cause: error });
     }
-    this.userInfoCache = this.options.userInfoCache ?? new InMemoryFiefUserInfoCache(this.options.userInfoCacheMaxEntries);
+    const local = new InMemoryFiefUserInfoCache(this.options.userInfoCacheMaxEntries);
+    this.userInfoCache = this.options.userInfoCache ?? createUserInfoCache(this.options.store, local, this.logger);
   }
 
   /** @see FiefClient.authUrl */
