@@ -78,8 +78,9 @@ export interface FiefLoginClientCredentials {
  * then not checked at start-up (a missing secret shows as `invalid_client` at the first callback).
  */
 export function loginClientCredentials(source: unknown): FiefLoginClientCredentials | undefined {
+  // Plain option objects only: a client instance (`FiefClient`) shows its clientId but hides its secret.
   const isClientOptions = (value: unknown): value is FiefLoginClientCredentials =>
-    typeof value === 'object' && value !== null && 'clientId' in value;
+    typeof value === 'object' && value !== null && 'clientId' in value && [Object.prototype, null].includes(Object.getPrototypeOf(value));
   if (isClientOptions(source)) return { clientSecret: source.clientSecret };
   const options = (source as { options?: unknown } | null)?.options;
   return isClientOptions(options) ? { clientSecret: options.clientSecret } : undefined;

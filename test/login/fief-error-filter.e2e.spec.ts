@@ -90,7 +90,7 @@ describe.each(['express', 'fastify'] as const)('FiefErrorFilter on %s', (adapter
     const token = await dev.issueAccessToken({ user: ANNE, acr: '1' });
     const res = await request(server).patch('/me/password').set('Authorization', `Bearer ${token}`).send({ password: 'short' });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Fief refused the request: PASSWORD_INVALID' });
+    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Fief refused the request: PASSWORD_INVALID', code: 'FIEF_REQUEST_ERROR' });
     const ok = await request(server).patch('/me/password').set('Authorization', `Bearer ${token}`).send({ password: 'long enough now' });
     expect(ok.status).toBe(200);
   });
