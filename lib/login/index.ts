@@ -7,7 +7,7 @@ export { FiefCookieTooLargeError } from './login.errors.js';
 export type { FiefLoginClient } from './login-client.interface.js';
 export { createFiefLoginModuleParts, type FiefLoginModuleParts } from './login-module-parts.js';
 export type { FiefLoginOptions, ResolvedFiefLoginOptions } from './login-options.interface.js';
-export { resolveFiefLoginOptions } from './login-options.js';
+export { resolveFiefLoginOptions, type FiefLoginClientCredentials } from './login-options.js';
 export { LoginRedirect } from './login-redirect.decorator.js';
 export { FiefLoginRedirectFilter } from './login-redirect.filter.js';
 export { isSafeReturnTo, sanitizeReturnTo } from './return-to.js';

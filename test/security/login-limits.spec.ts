@@ -186,4 +186,35 @@ describe.each(ADAPTERS)('login limits on %s', (adapter) => {
       }
     });
   });
+
+  describe('tokens too large for a cookie', () => {
+    let bigDev: FiefDevServer;
+    let bigApp: INestApplication;
+    let bigUrl: string;
+
+    beforeAll(async () => {
+      const permissions = Array.from({ length: 120 }, (_, i) => `castles:permission-with-a-long-name-${i}`);
+      bigDev = new FiefDevServer({
+        users: [{ email: 'many@example.com', permissions }],
+        clients: [{ ...CLIENT, redirectUris: [REDIRECT_URI] }],
+      });
+      const baseURL = await bigDev.start();
+      ({ app: bigApp, url: bigUrl } = await startApp(adapter, {
+        imports: [FiefModule.forRoot({ baseURL, ...CLIENT, login: { redirectUri: REDIRECT_URI, cookieSecret: SECRET } })],
+      }));
+    });
+    afterAll(async () => {
+      await bigApp?.close();
+      await bigDev?.stop();
+    });
+
+    it('a session that cannot fit a cookie is a 502 that says why, not a 500', async () => {
+      const start = await fetch(`${bigUrl}/auth/login`, { redirect: 'manual' });
+      const jar = new BrowserJar().take(start);
+      const back = new URL((await bigDev.login(start.headers.get('location')!, { email: 'many@example.com' })).url);
+      const done = await fetch(`${bigUrl}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie: jar.header('/auth/callback') } });
+      expect(done.status).toBe(502);
+      expect(((await done.json()) as { message: string }).message).toMatch(/over the browser limit of 4096/);
+    });
+  });
 });
