@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { FiefError, resolveFiefWebhookOptions, type FiefModuleOptions } from '../../lib/index.js';
+import { FiefError, type FiefModuleOptions } from '../../lib/index.js';
+import { resolveFiefWebhookOptions } from '../../lib/webhooks/fief-webhook-options.js';
 import { createWebhookApp } from './webhook-fixtures.js';
 
 describe('webhooks and store options are checked when the app starts', () => {
