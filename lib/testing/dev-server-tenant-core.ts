@@ -29,8 +29,7 @@ const LOCAL_REDIRECT = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//;
 export interface DevServerLink {
   options: FiefDevServerOptions;
   base?: string;
-  // Any class here, so the published declarations do not import oidc-provider: an app that only
-  // uses the types of nestjs-fief/testing needs neither it nor @types/oidc-provider.
+  /** oidc-provider's class once loaded; typed loosely so that the published declarations never name the optional peer. */
   ProviderClass?: new (...args: never[]) => unknown;
   webhooks: DevWebhooks;
   /** Webhooks that receive every tenant's events (Fief's webhooks belong to the workspace). */
