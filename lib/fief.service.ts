@@ -14,7 +14,11 @@ import type {
 import { bearerHeaderExtractor } from './auth/token-extractor.js';
 import { InMemoryFiefUserInfoCache, type FiefUserInfoCache } from './auth/user-info-cache.js';
 import type { FiefModuleOptions, ResolvedFiefModuleOptions } from './fief-module-options.interface.js';
+import { fiefCacheStats } from './telemetry/index.js';
 import { FIEF_MODULE_OPTIONS } from './fief.module-definition.js';
+
+/** User-info cache hits and misses for telemetry, whatever cache is plugged in. */
+const userInfoStats = fiefCacheStats('user_info');
 
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
@@ -203,7 +207,10 @@ export class FiefService {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (cached !== undefined && typeof (cached as PromiseLike<unknown>).then !== 'function') return Promise.resolve(cached as FiefUserInfo);
+    if (cached !== undefined && typeof (cached as PromiseLike<unknown>).then !== 'function') {
+      userInfoStats.hits++;
+      return Promise.resolve(cached as FiefUserInfo);
+    }
     return this.loadThroughCache(key, accessTokenInfo, cached);
   }
 
@@ -213,7 +220,11 @@ export class FiefService {
     pending: ReturnType<FiefUserInfoCache['get']>,
   ): Promise<FiefUserInfo> {
     const cached = await pending;
-    if (cached) return cached;
+    if (cached) {
+      userInfoStats.hits++;
+      return cached;
+    }
+    userInfoStats.misses++;
     let loading = this.loadingUsers.get(key);
     if (!loading) {
       loading = this.loadUserInfo(key, accessTokenInfo).finally(() => this.loadingUsers.delete(key));

@@ -6,6 +6,7 @@ import { FiefService } from '../fief.service.js';
 import { createFiefSessionExtractor } from '../login/session-token-extractor.js';
 import { FiefSessionService } from '../login/session.service.js';
 import type { FiefTokenExtractor } from './token-extractor.js';
+import { recordRefusal } from '../telemetry/index.js';
 import { getFiefRequest } from './execution-context.js';
 import type { FiefAuthFailure } from './fief-auth-failure.js';
 import { buildWwwAuthenticate, createFiefAuthException, MISSING_CREDENTIAL, toAuthFailure } from './fief-auth-responses.js';
@@ -207,6 +208,7 @@ export class FiefAuthGuard implements CanActivate {
   }
 
   private refuse(context: ExecutionContext, failure: FiefAuthFailure): never {
+    recordRefusal(failure.status, failure.error);
     if (failure.status === 403) return this.throwForbidden(context, failure);
     if (failure.status === 503) return this.throwUnavailable(context, failure);
     return this.throwUnauthorized(context, failure);

@@ -7,6 +7,7 @@ import {
   FiefIdTokenInvalid,
   FiefUnavailableError,
 } from './errors.js';
+import { observeVerification } from '../telemetry/index.js';
 import { expectObject, requestFiefJson, type FiefHttpSettings } from './fief-http.js';
 import { FiefMetadata } from './fief-metadata.js';
 import { generateCodeVerifier, getCodeChallenge, leftHalfHash } from './pkce.js';
@@ -235,6 +236,7 @@ export class FiefClient {
     const cached = this.getVerifiedAccessToken(accessToken);
     if (cached !== undefined) return cached;
     if (typeof accessToken !== 'string' || accessToken === '') throw new FiefAccessTokenInvalid('Access token is missing');
+    this.tokenCache?.countMiss();
     // A page firing several requests with a fresh token verifies it once, not once per request.
     let pending = this.verifying.get(accessToken);
     if (pending === undefined) {
@@ -315,7 +317,7 @@ export class FiefClient {
   }
 
   private async verifyAndCache(accessToken: string): Promise<FiefAccessTokenInfo> {
-    const info = await this.verifyAccessTokenUncached(accessToken);
+    const info = await observeVerification(this.verifyAccessTokenUncached(accessToken), this.http.tenant);
     if (this.tokenCache) {
       const now = Date.now();
       this.tokenCache.set(accessToken, info, Math.min(info.exp * 1000, now + this.tokenCacheMaxAge), now);

@@ -1,3 +1,4 @@
+import { fiefCacheStats } from '../telemetry/index.js';
 import type { FiefAccessTokenInfo } from './types.js';
 
 interface Entry {
@@ -15,6 +16,9 @@ interface Entry {
  * an entry, so `maxBytes` bounds the heap, not just the token text.
  */
 const ENTRY_OVERHEAD = 768;
+
+/** Hits and misses for telemetry: plain increments, read only when an OpenTelemetry reader collects. */
+const stats = fiefCacheStats('verified_token');
 
 /**
  * Access tokens whose signature and claims were verified, with what they grant. It only saves
@@ -53,7 +57,16 @@ export class VerifiedTokenCache {
       return undefined;
     }
     entry.used = true;
+    stats.hits++;
     return entry.info;
+  }
+
+  /**
+   * Counts a lookup that found nothing and sent the token to verification. Counted by the verifier,
+   * not by {@link get}: a guard that reads the cache, then verifies, looks twice for one miss.
+   */
+  countMiss(): void {
+    stats.misses++;
   }
 
   /** Remembers a verified token until `expiresAt` (epoch ms) at the latest. */
