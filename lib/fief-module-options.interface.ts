@@ -4,6 +4,8 @@ import type { FiefAuthFailure } from './auth/fief-auth-failure.js';
 import type { FiefTokenExtractors } from './auth/token-extractor.js';
 import type { FiefUserInfoCache } from './auth/user-info-cache.js';
 import type { FiefLoginOptions } from './login/login-options.interface.js';
+import type { FiefStore } from './store/fief-store.interface.js';
+import type { FiefWebhookOptions } from './webhooks/fief-webhook-options.js';
 
 /**
  * Options of `FiefModule.forRoot` / the factory of `forRootAsync`: the `FiefClient` options plus
@@ -43,6 +45,13 @@ export interface FiefModuleOptions extends FiefClientOptions {
    * Off when absent. See "Web app login" in the README.
    */
   login?: FiefLoginOptions;
+  /**
+   * State shared by every instance of the app (login single use, user info, session refresh,
+   * webhook replay), e.g. `new RedisFiefStore(redis)`. @default in memory, per instance
+   */
+  store?: FiefStore;
+  /** Verification of Fief's webhook deliveries by `FiefWebhookGuard`. Off when absent. */
+  webhooks?: FiefWebhookOptions;
 }
 
 /** Options that shape the module itself, given next to the others in both `forRoot` and `forRootAsync`. */

@@ -12,6 +12,8 @@ import {
 import { FiefService } from './fief.service.js';
 import { createFiefLoginModuleParts } from './login/login-module-parts.js';
 import { FIEF_PASSPORT_STRATEGY } from './fief.constants.js';
+import { createFiefStoreProvider, FIEF_STORE } from './store/fief-store.providers.js';
+import { createFiefWebhookOptionsProvider, FIEF_WEBHOOK_OPTIONS } from './webhooks/fief-webhook-options.js';
 
 const logger = new Logger('FiefModule');
 
@@ -37,7 +39,11 @@ const passportStrategyProvider: Provider = {
 };
 
 function withExtras(definition: DynamicModule, extras: FiefModuleExtras): DynamicModule {
-  const providers: Provider[] = [...(definition.providers ?? [])];
+  const providers: Provider[] = [
+    ...(definition.providers ?? []),
+    createFiefStoreProvider(FIEF_MODULE_OPTIONS),
+    createFiefWebhookOptionsProvider(FIEF_MODULE_OPTIONS),
+  ];
   if (extras.passport !== false) {
     providers.push(passportStrategyProvider, { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor });
   }
@@ -52,7 +58,8 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras): Dynami
     global: extras.isGlobal === true,
     providers: [...providers, ...login.providers],
     controllers: [...(definition.controllers ?? []), ...login.controllers],
-    exports: [...(definition.exports ?? []), ...login.exports],
+    // FiefWebhookGuard is instantiated in the user's modules: it needs these.
+    exports: [...(definition.exports ?? []), ...login.exports, FIEF_STORE, FIEF_WEBHOOK_OPTIONS],
   };
 }
 

@@ -16,6 +16,7 @@ import { InMemoryFiefUserInfoCache, type FiefUserInfoCache } from './auth/user-i
 import type { FiefModuleOptions, ResolvedFiefModuleOptions } from './fief-module-options.interface.js';
 import { fiefCacheStats } from './telemetry/index.js';
 import { FIEF_MODULE_OPTIONS } from './fief.module-definition.js';
+import { createUserInfoCache } from './store/store-user-info-cache.js';
 
 /** User-info cache hits and misses for telemetry, whatever cache is plugged in. */
 const userInfoStats = fiefCacheStats('user_info');
@@ -108,7 +109,8 @@ export class FiefService {
     } catch (error) {
       throw new FiefError(`Invalid FiefModule options:\n - ${(error as Error).message}`, { cause: error });
     }
-    this.userInfoCache = this.options.userInfoCache ?? new InMemoryFiefUserInfoCache(this.options.userInfoCacheMaxEntries);
+    const local = new InMemoryFiefUserInfoCache(this.options.userInfoCacheMaxEntries);
+    this.userInfoCache = this.options.userInfoCache ?? createUserInfoCache(this.options.store, local, this.logger);
   }
 
   /** @see FiefClient.authUrl */

@@ -23,3 +23,7 @@ export * from './login/index.js';
 // --- Transports and Swagger (GraphQL, socket.io, microservices, OpenAPI; their packages load on first use) ---
 export * from './transports/index.js';
 export * from './swagger/index.js';
+
+// --- Production: state shared across instances, webhooks ---
+export * from './store/index.js';
+export * from './webhooks/index.js';

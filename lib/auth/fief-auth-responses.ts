@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import {
   FiefAccessTokenACRTooLow,
+  FiefAccessTokenExpired,
   FiefAccessTokenInvalid,
   FiefAccessTokenMissingPermission,
   FiefAccessTokenMissingScope,
@@ -69,7 +70,8 @@ export function toAuthFailure(error: unknown, requiredScope: string[] | undefine
   if (error instanceof FiefInvalidRequestError) {
     return { status: error.status, error: 'invalid_request', description: error.message, cause: error };
   }
-  if (error instanceof FiefAccessTokenInvalid) {
+  // Expired is not an Invalid (as in Fief's Python client) but gets the same answer (RFC 6750 §3.1).
+  if (error instanceof FiefAccessTokenInvalid || error instanceof FiefAccessTokenExpired) {
     return { status: 401, error: 'invalid_token', description: error.message, cause: error };
   }
   if (error instanceof FiefAccessTokenMissingScope) {

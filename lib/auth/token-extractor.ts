@@ -6,6 +6,8 @@ import { FiefError } from '../client/errors.js';
  * one way (400), RFC 6750 §2 and §3.1 `invalid_request`.
  */
 export class FiefInvalidRequestError extends FiefError {
+  static override readonly code: string = 'FIEF_INVALID_REQUEST';
+
   constructor(
     message: string,
     /** 400 for an ambiguous request, 401 for a malformed credential. */

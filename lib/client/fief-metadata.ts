@@ -1,6 +1,6 @@
-import { base64url, importJWK, type JWK } from 'jose';
 import { FiefRequestError, FiefUnavailableError } from './errors.js';
 import { expectObject, requestFiefJson, type FiefHttpSettings } from './fief-http.js';
+import { buildKeySet, hasFitKey, MIN_RSA_BITS, type PublishedKey } from './signing-keys.js';
 
 /** The parts of Fief's discovery document the client uses. */
 export interface FiefDiscovery {
@@ -17,9 +17,6 @@ interface Cached<T> {
   refreshAt: number;
 }
 
-/** JWK members that only a private key has: a JWKS carrying them is leaking a secret, not publishing a key. */
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-const MIN_RSA_BITS = 2048;
 
 /**
  * Fief's discovery document and signing keys, fetched lazily and cached.
@@ -35,8 +32,8 @@ export class FiefMetadata {
   private discoveryFlight?: Promise<FiefDiscovery>;
   private lastDiscoveryAttempt = Number.NEGATIVE_INFINITY;
   private lastDiscoveryError?: unknown;
-  private keysCache?: Cached<Map<string, CryptoKey>>;
-  private keysFlight?: Promise<Map<string, CryptoKey>>;
+  private keysCache?: Cached<Map<string, PublishedKey>>;
+  private keysFlight?: Promise<Map<string, PublishedKey>>;
   private lastKeysAttempt = Number.NEGATIVE_INFINITY;
   private lastKeysError?: FiefUnavailableError;
   /** Start of the last successful JWKS fetch: keys rotated in after it may be unknown yet. */
@@ -63,16 +60,32 @@ export class FiefMetadata {
     return cached.value;
   }
 
+  /** The cached issuer while the discovery document is fresh: read without an await on a cache miss. */
+  cachedIssuer(): string | undefined {
+    const cached = this.discoveryCache;
+    return cached !== undefined && Date.now() < cached.refreshAt ? cached.value.issuer : undefined;
+  }
+
   /**
-   * The verification key with this `kid`, or `undefined` when Fief does not publish it (even after
-   * the rate-limited refetch).
+   * What the fresh cached key set publishes under `kid`, read synchronously; `undefined` when the set
+   * is stale or missing or does not name the kid (then {@link signingKey} decides).
+   */
+  knownSigningKey(kid: string): PublishedKey | undefined {
+    const cached = this.keysCache;
+    return cached !== undefined && Date.now() < cached.refreshAt ? cached.value.get(kid) : undefined;
+  }
+
+  /**
+   * What Fief publishes under this `kid` (the keys fit to verify, or why none is), or `undefined`
+   * when it publishes nothing under it (even after the rate-limited refetch). A kid published with
+   * unfit keys only is known: answered at once, with no refetch.
    *
    * @param issuedAt the token's `iat` (seconds), read only when the key is unknown.
    * @throws FiefUnavailableError when the keys could not be fetched to decide, or when the key may
    *   have been rotated in after the last fetch and the cooldown forbids another one yet: a valid
    *   token then gets "try again" (503), never "invalid" (401).
    */
-  async signingKey(kid: string, issuedAt?: () => number | undefined): Promise<CryptoKey | undefined> {
+  async signingKey(kid: string, issuedAt?: () => number | undefined): Promise<PublishedKey | undefined> {
     let keys = this.keysCache?.value;
     if (!keys) {
       if (this.lastKeysError && Date.now() - this.lastKeysAttempt < this.cooldown) throw this.lastKeysError;
@@ -113,7 +126,7 @@ export class FiefMetadata {
     return this.discoveryFlight;
   }
 
-  private refreshKeys(): Promise<Map<string, CryptoKey>> {
+  private refreshKeys(): Promise<Map<string, PublishedKey>> {
     const startedAt = Date.now();
     this.keysFlight ??= this.fetchKeys()
       .then((value) => {
@@ -169,51 +182,15 @@ export class FiefMetadata {
     };
   }
 
-  private async fetchKeys(): Promise<Map<string, CryptoKey>> {
+  private async fetchKeys(): Promise<Map<string, PublishedKey>> {
     this.lastKeysAttempt = Date.now();
     const { jwks_uri: url } = await this.discovery();
     const jwks = expectObject(await this.requestMetadata('JWKS', url), `JWKS at ${url}`);
     if (!Array.isArray(jwks.keys)) throw new FiefUnavailableError(`Fief JWKS at ${url} has no "keys" array`);
-    const keys = new Map<string, CryptoKey>();
-    for (const candidate of jwks.keys as unknown[]) {
-      const jwk = usableSigningJwk(candidate);
-      if (!jwk || keys.has(jwk.kid!)) continue;
-      // One entry WebCrypto cannot import must not take the tenant's genuine key down with it.
-      const key = await importJWK(jwk, 'RS256').catch(() => undefined);
-      if (key) keys.set(jwk.kid!, key as CryptoKey);
-    }
-    if (keys.size === 0) {
+    const keys = await buildKeySet(jwks.keys as unknown[]);
+    if (!hasFitKey(keys)) {
       throw new FiefUnavailableError(`Fief JWKS at ${url} has no usable RS256 public signing key (RSA >= ${MIN_RSA_BITS} bits, with a kid)`);
     }
     return keys;
   }
-}
-
-/**
- * The JWK reduced to its public RSA members when it is an RS256 signing key we may use; otherwise
- * `undefined` (wrong type, use or alg, no kid, too short, or carrying private members).
- */
-function usableSigningJwk(candidate: unknown): JWK | undefined {
-  if (typeof candidate !== 'object' || candidate === null) return undefined;
-  const jwk = candidate as Record<string, unknown>;
-  if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || jwk.kid === '') return undefined;
-  if (jwk.use !== undefined && jwk.use !== 'sig') return undefined;
-  if (jwk.alg !== undefined && jwk.alg !== 'RS256') return undefined;
-  if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) return undefined;
-  if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return undefined;
-  if (modulusBits(jwk.n) < MIN_RSA_BITS) return undefined;
-  return { kty: 'RSA', kid: jwk.kid, n: jwk.n, e: jwk.e, alg: 'RS256', use: 'sig' };
-}
-
-function modulusBits(n: string): number {
-  let bytes: Uint8Array;
-  try {
-    bytes = base64url.decode(n);
-  } catch {
-    return 0;
-  }
-  let start = 0;
-  while (start < bytes.length && bytes[start] === 0) start++;
-  if (start === bytes.length) return 0;
-  return (bytes.length - start - 1) * 8 + (32 - Math.clz32(bytes[start]));
 }

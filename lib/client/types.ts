@@ -120,6 +120,20 @@ export interface FiefClientOptions {
   requestTimeout?: number;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. @default 30 */
   clockTolerance?: number;
+  /**
+   * Furthest ahead a token's `exp` may be, in seconds: a token that says it lives longer is refused
+   * as not shaped like Fief's (a forged or broken `exp` such as `1e15` would otherwise never expire).
+   * Fief's per-client token lifetimes have no upper limit, so the default is far above any lifetime
+   * an operator would set on purpose. @default 315360000 (10 years)
+   */
+  maxTokenLifetime?: number;
+  /**
+   * Accept a `baseURL` over plain `http://` on a host that is not loopback (`localhost`,
+   * `127.0.0.0/8`, `::1`). Off by default: tokens, codes and the client secret would cross the
+   * network in clear. Turn on only for a network you trust (e.g. a sidecar on a private network).
+   * @default false
+   */
+  allowInsecureHttp?: boolean;
   /** `fetch` implementation. @default globalThis.fetch */
   fetch?: FiefFetch;
   /**

@@ -1,6 +1,9 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable, Logger, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { FiefError } from '../client/errors.js';
+import type { FiefStore } from '../store/fief-store.interface.js';
+import { FIEF_STORE } from '../store/fief-store.providers.js';
+import { InMemoryFiefStore } from '../store/in-memory-fief-store.js';
 import { CookieSealer } from './cookie-sealer.js';
 import { appendSetCookie, readCookie, type CookieRequest, type CookieResponse } from './http-cookies.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS, LOGIN_TRANSACTION_TTL } from './login.constants.js';
@@ -40,19 +43,25 @@ function sameString(a: string, b: string): boolean {
  * The login transaction, kept in a short-lived encrypted cookie (no server-side store, so any
  * instance behind a load balancer can finish the flow). One cookie per login, named after its
  * state, so two tabs logging in at once do not overwrite each other; sent only to the callback path.
- * Single-use: the callback clears it, and this instance remembers used states until they expire.
+ * Single-use: the callback clears it, and the used state is claimed in the FiefStore (atomic
+ * set-if-absent) until it expires, so a callback replayed on another instance is refused too; a
+ * store that cannot answer fails the callback closed (503) before any code is exchanged.
  */
 @Injectable()
 export class FiefLoginTransactions {
-  private readonly usedStates = new Map<string, number>();
+  private readonly logger = new Logger('FiefLogin');
   private readonly sealer?: CookieSealer;
+  private readonly store: FiefStore;
 
   /** @param loginOptions `null` when the login flow is not configured: nothing here may then be used. */
   constructor(
     @Inject(FIEF_LOGIN_OPTIONS) private readonly loginOptions: ResolvedFiefLoginOptions | null,
     @Inject(FIEF_LOGIN_CLIENT) private readonly client: FiefLoginClient,
+    /** FiefModule's `store`; without one (FiefLoginModule) used states are kept in this instance. */
+    @Optional() @Inject(FIEF_STORE) store?: FiefStore,
   ) {
     if (loginOptions) this.sealer = new CookieSealer(loginOptions.cookieSecrets, 'login-transaction');
+    this.store = store ?? new InMemoryFiefStore({ maxEntries: MAX_REMEMBERED_STATES });
   }
 
   // The provider exists in every FiefModule, configured or not; using it unconfigured says what is missing.
@@ -96,15 +105,26 @@ export class FiefLoginTransactions {
     if (typeof state !== 'string' || !STATE_FORMAT.test(state)) return 'malformed-state';
     const name = this.cookieName(state);
     const raw = readCookie(request, name);
-    if (raw !== undefined) {
-      appendSetCookie(response, { ...this.cookieAttributes(state), value: '', maxAge: 0, expires: new Date(0) });
-    }
-    if (this.wasUsed(state)) return 'replayed';
+    const clearCookie = () => {
+      if (raw !== undefined) appendSetCookie(response, { ...this.cookieAttributes(state), value: '', maxAge: 0, expires: new Date(0) });
+    };
     const claims = await this.sealer!.unseal(raw);
-    if (!claims || typeof claims.s !== 'string' || !sameString(claims.s, state)) return 'missing';
-    const { v, n, r } = claims;
-    if (typeof v !== 'string' || typeof n !== 'string' || typeof r !== 'string') return 'missing';
-    this.markUsed(state, typeof claims.exp === 'number' ? claims.exp * 1000 : Date.now() + LOGIN_TRANSACTION_TTL * 1000);
+    const { v, n, r } = claims ?? {};
+    if (!claims || typeof claims.s !== 'string' || !sameString(claims.s, state) || typeof v !== 'string' || typeof n !== 'string' || typeof r !== 'string') {
+      clearCookie();
+      return (await this.wasUsed(state)) ? 'replayed' : 'missing';
+    }
+    const until = typeof claims.exp === 'number' ? claims.exp * 1000 : Date.now() + LOGIN_TRANSACTION_TTL * 1000;
+    let first: boolean;
+    try {
+      first = await this.store.setIfAbsent(usedStateKey(state), '1', Math.max(1000, until - Date.now()));
+    } catch (error) {
+      // Fail closed, and keep the cookie: once the store is back, the same callback can finish.
+      this.logger.warn(`Cannot claim a login state in the FiefStore, the callback is refused with 503: ${(error as Error)?.message}`);
+      throw new ServiceUnavailableException('The login cannot be completed right now. Try again in a moment.');
+    }
+    clearCookie();
+    if (!first) return 'replayed';
     return { state, codeVerifier: v, nonce: n, returnTo: r };
   }
 
@@ -119,17 +139,16 @@ export class FiefLoginTransactions {
     };
   }
 
-  private wasUsed(state: string): boolean {
-    const until = this.usedStates.get(state);
-    return until !== undefined && until > Date.now();
+  /** Whether the state was already used; a store that cannot say counts as "not known" (the callback is refused anyway). */
+  private wasUsed(state: string): Promise<boolean> {
+    return this.store.get(usedStateKey(state)).then(
+      (value) => value !== undefined,
+      () => false,
+    );
   }
+}
 
-  private markUsed(state: string, until: number): void {
-    const nowMs = Date.now();
-    for (const [key, expiry] of this.usedStates) {
-      if (expiry <= nowMs || this.usedStates.size >= MAX_REMEMBERED_STATES) this.usedStates.delete(key);
-      else break;
-    }
-    this.usedStates.set(state, until);
-  }
+/** The store key of a used state: hashed, the state itself never leaves the browser and Fief. */
+function usedStateKey(state: string): string {
+  return `login:state:${createHash('sha256').update(state).digest('base64url')}`;
 }

@@ -5,6 +5,8 @@ import { FiefError } from '../client/errors.js';
  * look like a login that "does not stick"; this error says why instead.
  */
 export class FiefCookieTooLargeError extends FiefError {
+  static override readonly code: string = 'FIEF_COOKIE_TOO_LARGE';
+
   constructor(
     /** Name of the cookie. */
     readonly cookieName: string,

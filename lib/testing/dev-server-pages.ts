@@ -1,4 +1,4 @@
-import type { FiefDevUser } from './fief-dev-server.js';
+import type { FiefDevUser } from './dev-server-types.js';
 
 const escapeHtml = (value: string) =>
   value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
