@@ -50,6 +50,8 @@ export class FiefClient {
   private readonly idTokens: IdTokenVerifier;
   private readonly tokenCache?: VerifiedTokenCache;
   private readonly tokenCacheMaxAge: number;
+  /** The tenant named in telemetry, when the module serves several. */
+  private readonly tenant?: string;
   /** Verifications in progress, by token: concurrent first uses of a token share one. */
   private readonly verifying = new Map<string, Promise<FiefAccessTokenInfo>>();
 
@@ -70,7 +72,8 @@ export class FiefClient {
     this.accessTokens = new AccessTokenVerifier(context);
     this.idTokens = new IdTokenVerifier(context, resolved.encryptionJwk);
     this.tokenCacheMaxAge = resolved.tokenCache?.maxAge ?? 0;
-    if (resolved.tokenCache) this.tokenCache = new VerifiedTokenCache(resolved.tokenCache.maxEntries, resolved.tokenCache.maxBytes);
+    this.tenant = resolved.http.tenant;
+    if (resolved.tokenCache) this.tokenCache = new VerifiedTokenCache(resolved.tokenCache.maxEntries, resolved.tokenCache.maxBytes, this.tenant);
   }
 
   /**
@@ -233,7 +236,7 @@ export class FiefClient {
   }
 
   private async verifyAndCache(accessToken: string): Promise<FiefAccessTokenInfo> {
-    const info = await observeVerification(this.accessTokens.verify(accessToken));
+    const info = await observeVerification(this.accessTokens.verify(accessToken), this.tenant);
     if (this.tokenCache) {
       const now = Date.now();
       this.tokenCache.set(accessToken, info, Math.min(info.exp * 1000, now + this.tokenCacheMaxAge), now);

@@ -1,4 +1,4 @@
-import { fiefCacheStats } from '../telemetry/index.js';
+import { fiefCacheStats, type FiefCacheStats } from '../telemetry/index.js';
 import type { FiefAccessTokenInfo } from './types.js';
 
 interface Entry {
@@ -17,9 +17,6 @@ interface Entry {
  */
 const ENTRY_OVERHEAD = 768;
 
-/** Hits and misses for telemetry: plain increments, read only when an OpenTelemetry reader collects. */
-const stats = fiefCacheStats('verified_token');
-
 /**
  * Access tokens whose signature and claims were verified, with what they grant. It only saves
  * the signature check and claim parsing: requirements (scope, ACR, permissions) are checked on every
@@ -32,11 +29,17 @@ const stats = fiefCacheStats('verified_token');
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
+  /** Hits and misses for telemetry: plain increments, read only when an OpenTelemetry reader collects. */
+  private readonly stats: FiefCacheStats;
 
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
-  ) {}
+    /** The tenant counted under, when the module serves several. */
+    tenant?: string,
+  ) {
+    this.stats = fiefCacheStats('verified_token', tenant);
+  }
 
   /** Number of cached tokens. */
   get size(): number {
@@ -57,7 +60,7 @@ export class VerifiedTokenCache {
       return undefined;
     }
     entry.used = true;
-    stats.hits++;
+    this.stats.hits++;
     return entry.info;
   }
 
@@ -66,7 +69,7 @@ export class VerifiedTokenCache {
    * not by {@link get}: a guard that reads the cache, then verifies, looks twice for one miss.
    */
   countMiss(): void {
-    stats.misses++;
+    this.stats.misses++;
   }
 
   /** Remembers a verified token until `expiresAt` (epoch ms) at the latest. */

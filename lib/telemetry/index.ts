@@ -15,6 +15,7 @@ export {
   FIEF_ATTRIBUTE,
   FIEF_METRIC,
   FIEF_SPAN,
+  FIEF_TELEMETRY_TENANT,
   type FiefCacheName,
   type FiefCallKind,
   type FiefVerificationOutcome,

@@ -5,6 +5,12 @@
  */
 export const FIEF_INSTRUMENTATION_SCOPE = 'nestjs-fief';
 
+/**
+ * Key of an internal client option (never public): the name of the tenant a `FiefClient` serves, which
+ * its spans and metrics carry as `fief.tenant`. A registered symbol, so copies of the module agree on it.
+ */
+export const FIEF_TELEMETRY_TENANT: unique symbol = Symbol.for('nestjs-fief:telemetry-tenant');
+
 /** Span names, one per kind of call to Fief. */
 export const FIEF_SPAN = {
   discovery: 'fief.discovery',
