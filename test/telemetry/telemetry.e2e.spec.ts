@@ -173,6 +173,7 @@ describe.each(ADAPTERS)('telemetry on %s', (adapter) => {
     const [profile, ...more] = otel.spans('fief.user_api');
     expect(more).toEqual([]);
     expect(profile.kind).toBe(SpanKind.CLIENT);
+    expect(JSON.stringify([profile.attributes, profile.events])).not.toContain(anne);
     expect(profile.attributes).toMatchObject({
       'fief.call': 'user_api',
       'http.request.method': 'PATCH',
@@ -202,6 +203,11 @@ describe.each(ADAPTERS)('telemetry on %s', (adapter) => {
     expect(refused.status.code).toBe(SpanStatusCode.ERROR);
     expect(refused.attributes).toMatchObject({ 'http.response.status_code': 400, 'error.type': '400' });
     expect(refused.events.map((event) => event.name)).toContain('exception');
+    // Nothing secret is reported: not the code, the verifier, the client secret nor any token.
+    const reported = JSON.stringify(otel.spans().map((span) => [span.attributes, span.events, span.status]));
+    for (const secret of [code, codeVerifier, CLIENT.clientSecret, btoa(`${CLIENT.clientId}:${CLIENT.clientSecret}`)]) {
+      expect(reported).not.toContain(secret);
+    }
     expect(await change(before, DURATION, { 'fief.call': 'token', 'http.response.status_code': 200 })).toBe(1);
     expect(await change(before, DURATION, { 'fief.call': 'token', 'error.type': '400' })).toBe(1);
   });
