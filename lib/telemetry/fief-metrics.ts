@@ -114,9 +114,22 @@ export function fiefInstruments(): Instruments | undefined {
   return instruments;
 }
 
+/** Attribute sets are few (outcomes × tenants, statuses × errors × tenants): built once each, not per event. */
+const attributeSets = new Map<string, OtelAttributes>();
+
+function attributeSet(key: string, build: () => OtelAttributes): OtelAttributes {
+  let set = attributeSets.get(key);
+  if (set === undefined) {
+    set = attributes(build());
+    attributeSets.set(key, set);
+  }
+  return set;
+}
+
 /** Counts one access-token verification. */
 export function recordVerification(outcome: FiefVerificationOutcome, tenant?: string): void {
-  fiefInstruments()?.verifications.add(1, attributes({ [FIEF_ATTRIBUTE.outcome]: outcome, [FIEF_ATTRIBUTE.tenant]: tenant }));
+  const set = attributeSet(`v\u0000${outcome}\u0000${tenant ?? ''}`, () => ({ [FIEF_ATTRIBUTE.outcome]: outcome, [FIEF_ATTRIBUTE.tenant]: tenant }));
+  fiefInstruments()?.verifications.add(1, set);
 }
 
 /**
@@ -169,8 +182,10 @@ export function verificationOutcome(error: unknown): FiefVerificationOutcome {
  * @param error the RFC 6750 error code, when the answer has one.
  */
 export function recordRefusal(status: number, error?: string, tenant?: string): void {
-  fiefInstruments()?.refusals.add(
-    1,
-    attributes({ [FIEF_ATTRIBUTE.status]: status, [FIEF_ATTRIBUTE.error]: error, [FIEF_ATTRIBUTE.tenant]: tenant }),
-  );
+  const set = attributeSet(`r\u0000${status}\u0000${error ?? ''}\u0000${tenant ?? ''}`, () => ({
+    [FIEF_ATTRIBUTE.status]: status,
+    [FIEF_ATTRIBUTE.error]: error,
+    [FIEF_ATTRIBUTE.tenant]: tenant,
+  }));
+  fiefInstruments()?.refusals.add(1, set);
 }

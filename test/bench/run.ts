@@ -116,10 +116,10 @@ for (const keySize of settings.keySizes) {
   const main = dev.tenant();
   const hot = [await main.issueAccessToken({ user: ANNE })];
   const signCount = keySize === memoryKeySize ? Math.max(settings.tokens, settings.memoryTokens) : settings.tokens;
-  console.log(`${keySize}: signing ${signCount} distinct tokens, and ${settings.tokens / 2} across ${slugs.length} tenants…`);
+  console.log(`${keySize}: signing ${signCount} distinct tokens, and ${settings.tokens / 4} across ${slugs.length} tenants…`);
   const distinct = await signTokens(main, signCount);
   const many = distinct.slice(0, settings.tokens);
-  const perTenant = Math.ceil(settings.tokens / 2 / slugs.length);
+  const perTenant = Math.ceil(settings.tokens / 4 / slugs.length);
   const tenantsHot = interleave(await Promise.all(slugs.map((slug) => signTokens(dev.tenant(slug), 1))));
   const tenantsMany = interleave(await Promise.all(slugs.map((slug) => signTokens(dev.tenant(slug), perTenant))));
 
