@@ -150,27 +150,32 @@ export function observeVerification<T>(verification: Promise<T>, tenant?: string
   );
 }
 
+/** The client's stable error codes (`FiefError.code`) of a verification's outcomes. */
+const OUTCOME_BY_CODE: Record<string, FiefVerificationOutcome> = {
+  FIEF_ACCESS_TOKEN_EXPIRED: 'expired',
+  FIEF_ACCESS_TOKEN_INVALID: 'invalid',
+  FIEF_UNAVAILABLE: 'unavailable',
+};
+
+/** Class names for errors without a known code (a subclass with a code of its own): most derived first. */
+const OUTCOME_BY_CLASS: Record<string, FiefVerificationOutcome> = {
+  FiefAccessTokenExpired: 'expired',
+  FiefAccessTokenInvalid: 'invalid',
+  FiefUnavailableError: 'unavailable',
+};
+
 /**
  * The outcome a verification error stands for. This folder imports nothing from `client/`, so the
- * error classes are recognised by their stable `code` when they have one, else by class name along
- * the prototype chain (most derived first: an expired token is never counted as merely invalid).
+ * error classes are recognised by their stable `code`, else by class name along the prototype chain
+ * (most derived first: an expired token is never counted as merely invalid). Anything else: `error`.
  */
 export function verificationOutcome(error: unknown): FiefVerificationOutcome {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    if (/EXPIRED/i.test(code)) return 'expired';
-    if (/UNAVAILABLE/i.test(code)) return 'unavailable';
-    if (/INVALID/i.test(code)) return 'invalid';
-  }
-  for (let proto = error === null || typeof error !== 'object' ? null : Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
-    switch ((proto as { constructor?: { name?: string } }).constructor?.name) {
-      case 'FiefAccessTokenExpired':
-        return 'expired';
-      case 'FiefAccessTokenInvalid':
-        return 'invalid';
-      case 'FiefUnavailableError':
-        return 'unavailable';
-    }
+  if (error === null || typeof error !== 'object') return 'error';
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && Object.hasOwn(OUTCOME_BY_CODE, code)) return OUTCOME_BY_CODE[code];
+  for (let proto = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
+    const name = (proto as { constructor?: { name?: string } }).constructor?.name;
+    if (name !== undefined && Object.hasOwn(OUTCOME_BY_CLASS, name)) return OUTCOME_BY_CLASS[name];
   }
   return 'error';
 }
