@@ -5,6 +5,7 @@ import type { FiefLoginClient } from './login-client.interface.js';
 import type { FiefLoginOptions } from './login-options.interface.js';
 import { resolveFiefLoginOptions } from './login-options.js';
 import { FiefLoginRedirectFilter } from './login-redirect.filter.js';
+import { FiefLoginTenants } from './login-tenants.js';
 import { FiefLoginTransactions } from './login-transaction.service.js';
 import { FiefSessionService } from './session.service.js';
 
@@ -12,7 +13,7 @@ import { FiefSessionService } from './session.service.js';
  * The providers of the login flow besides its two tokens (`FIEF_LOGIN_OPTIONS`, the resolved
  * options, and `FIEF_LOGIN_CLIENT`): add them to a module to host the flow there.
  */
-export const FIEF_LOGIN_PROVIDERS: Provider[] = [FiefSessionService, FiefLoginTransactions, FiefLoginRedirectFilter];
+export const FIEF_LOGIN_PROVIDERS: Provider[] = [FiefSessionService, FiefLoginTransactions, FiefLoginTenants, FiefLoginRedirectFilter];
 
 /** Options of {@link FiefLoginModule.forRoot}. */
 export interface FiefLoginModuleOptions extends FiefLoginOptions {

@@ -9,7 +9,7 @@ import { InMemoryFiefStore } from '../store/in-memory-fief-store.js';
 import { runOnceShared } from '../store/shared-single-flight.js';
 import { CookieSealer } from './cookie-sealer.js';
 import { appendSetCookie, readCookie, type CookieRequest, type CookieResponse } from './http-cookies.js';
-import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
+import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS, FIEF_LOGIN_TENANT } from './login.constants.js';
 import type { FiefLoginClient } from './login-client.interface.js';
 import type { ResolvedFiefLoginOptions } from './login-options.interface.js';
 
@@ -66,6 +66,8 @@ export class FiefSessionService {
     @Inject(FIEF_LOGIN_CLIENT) private readonly client: FiefLoginClient,
     /** FiefModule's `store`: a shared one makes a refresh single-flight across instances too. */
     @Optional() @Inject(FIEF_STORE) store?: FiefStore,
+    /** With several tenants, the tenant whose sessions these are: sealed into each cookie and checked on read. */
+    @Optional() @Inject(FIEF_LOGIN_TENANT) readonly tenant?: string,
   ) {
     if (loginOptions) this.sealer = new CookieSealer(loginOptions.cookieSecrets, 'session');
     // The in-memory store adds nothing to the per-instance single flight below.
@@ -99,7 +101,10 @@ export class FiefSessionService {
   /** The session of the request, or `undefined` when there is none or it is tampered, expired or foreign. */
   async read(request: CookieRequest): Promise<FiefSession | undefined> {
     if (!this.sealer) return undefined;
-    return sessionOf(await this.sealer.unseal(readCookie(request, this.options.sessionCookieName)));
+    const claims = await this.sealer.unseal(readCookie(request, this.options.sessionCookieName));
+    // Another tenant's session is no session here (and a one-tenant cookie carries no tenant).
+    if (claims?.tn !== this.tenant) return undefined;
+    return sessionOf(claims);
   }
 
   /**
@@ -124,7 +129,7 @@ export class FiefSessionService {
    */
   async write(response: CookieResponse, session: FiefSession): Promise<void> {
     const options = this.options; // throws when the login flow is not configured
-    const value = await this.sealer!.seal(claimsOf(session), session.expiresAt);
+    const value = await this.sealer!.seal(claimsOf(session, this.tenant), session.expiresAt);
     appendSetCookie(response, {
       name: options.sessionCookieName,
       value,
@@ -276,8 +281,13 @@ export class FiefSessionService {
   }
 }
 
-function claimsOf(session: FiefSession): Record<string, unknown> {
-  return { at: session.accessToken, ate: session.accessTokenExpiresAt, ...(session.refreshToken && { rt: session.refreshToken }) };
+function claimsOf(session: FiefSession, tenant?: string): Record<string, unknown> {
+  return {
+    at: session.accessToken,
+    ate: session.accessTokenExpiresAt,
+    ...(session.refreshToken && { rt: session.refreshToken }),
+    ...(tenant !== undefined && { tn: tenant }),
+  };
 }
 
 /** The claims of a sealed session (the cookie, or a shared refresh's result) as a session, if well formed. */

@@ -34,13 +34,14 @@ export class FiefDevServer extends FiefDevTenant {
   private starting?: Promise<string>;
 
   constructor(options: FiefDevServerOptions = {}) {
-    const { webhookTimeout = 5000, webhookAttempts = 3 } = options;
+    const { webhookTimeout = 5000, webhookAttempts = 3, webhookRetryDelay = 100 } = options;
     if (!(Number.isInteger(webhookTimeout) && webhookTimeout > 0)) throw new Error('FiefDevServer: webhookTimeout must be a positive number of milliseconds');
     if (!(Number.isInteger(webhookAttempts) && webhookAttempts >= 1)) throw new Error('FiefDevServer: webhookAttempts must be an integer ≥ 1');
+    if (!(Number.isInteger(webhookRetryDelay) && webhookRetryDelay >= 0)) throw new Error('FiefDevServer: webhookRetryDelay must be a number of milliseconds ≥ 0');
     const serverWebhooks = [...(options.webhooks ?? [])];
     const shared: DevServerLink = {
       options,
-      webhooks: new DevWebhooks({ timeout: webhookTimeout, attempts: webhookAttempts, retryDelay: 100 }),
+      webhooks: new DevWebhooks({ timeout: webhookTimeout, attempts: webhookAttempts, retryDelay: webhookRetryDelay }),
       serverWebhooks,
     };
     super(new DevTenantCore(undefined, options, shared));

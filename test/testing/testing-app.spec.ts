@@ -139,9 +139,9 @@ describe('FiefTestAgent', () => {
       const failure = await t.agent().get('/castles').expect(200).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(AssertionError);
       expect(String((failure as Error).message)).toMatch(/expected 200; GET \/castles answered 401: .*Unauthorized/);
-      await expect(t.agent().get('/health').expect(200, { status: 'down' })).rejects.toThrow(/unexpected body/);
-      await t.agent().get('/health').expect(200, { status: 'ok' });
-      const answered = await t.agent().get('/health');
+      await expect(t.agent().get('/health/live').expect(200, { status: 'down' })).rejects.toThrow(/unexpected body/);
+      await t.agent().get('/health/live').expect(200, { status: 'ok' });
+      const answered = await t.agent().get('/health/live');
       expect(answered.status).toBe(200);
     } finally {
       await t.close();
