@@ -147,7 +147,7 @@ export function createFiefAuthController(path = 'auth', mount: { whenLoginOff?: 
           if (/\binvalid_client\b/.test(error.detail)) {
             this.logger.warn(
               `Fief refused the client credentials (invalid_client) when exchanging a login code: check clientSecret ` +
-                `(and login.publicClient) against the Fief client. ${error.detail.slice(0, 200)}`,
+                `(and login.publicClient) against the Fief client. ${error.detail.replace(/[^\x20-\x7E]/g, '').slice(0, 200)}`,
             );
           }
           throw new BadRequestException(
