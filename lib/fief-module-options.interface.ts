@@ -132,6 +132,13 @@ export interface FiefModuleExtras {
    *   (the controller answers 404 while the factory's options have no `login`)
    */
   authController?: string | false;
+  /**
+   * Register `FiefErrorFilter` app-wide (`APP_FILTER`): a `FiefError` escaping the app's own
+   * handlers (e.g. a `FiefService.updateProfile` call) answers 503 + `Retry-After` when Fief is down
+   * and the matching 4xx when Fief refuses, instead of Nest's 500. `false` leaves them to the app.
+   * @default true
+   */
+  errorFilter?: boolean;
 }
 
 /** The shared options checked, with every default applied. */

@@ -12,5 +12,5 @@ export const {
   ASYNC_OPTIONS_TYPE: FIEF_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<FiefModuleConfig>({ moduleName: 'Fief' })
   .setClassMethodName('forRoot')
-  .setExtras<FiefModuleExtras>({ isGlobal: false, globalGuard: false, passport: true, authController: false }, (definition) => definition)
+  .setExtras<FiefModuleExtras>({ isGlobal: false, globalGuard: false, passport: true, authController: false, errorFilter: true }, (definition) => definition)
   .build();

@@ -1,7 +1,8 @@
 import { Logger, Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { FiefAuthGuard } from './auth/fief-auth.guard.js';
 import { FiefAuthPipeline } from './auth/fief-auth-pipeline.js';
+import { FiefErrorFilter } from './auth/fief-error.filter.js';
 import { FiefPassportInterceptor } from './auth/fief-passport.interceptor.js';
 import type { FiefModuleExtras } from './fief-module-options.interface.js';
 import {
@@ -55,6 +56,7 @@ function withExtras(definition: DynamicModule, extras: FiefModuleExtras, whenLog
     providers.push(passportStrategyProvider(custom), { provide: APP_INTERCEPTOR, useClass: FiefPassportInterceptor });
   }
   if (extras.globalGuard === true) providers.push({ provide: APP_GUARD, useClass: FiefAuthGuard });
+  if (extras.errorFilter !== false) providers.push({ provide: APP_FILTER, useClass: FiefErrorFilter });
   const login = createFiefLoginModuleParts({
     optionsToken: FIEF_MODULE_OPTIONS,
     clientToken: FiefService,

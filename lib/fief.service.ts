@@ -17,6 +17,7 @@ import { isTenantsConfig, resolveFiefModuleOptions, resolveFiefTenants } from '.
 import { FIEF_MODULE_OPTIONS } from './fief.module-definition.js';
 import { FiefTenantRegistry } from './fief-tenants.js';
 import { createUserInfoCache } from './store/store-user-info-cache.js';
+import { fiefCacheStats, FIEF_TELEMETRY_TENANT, type FiefCacheStats } from './telemetry/index.js';
 
 export { resolveFiefModuleOptions } from './fief-module-options.js';
 
@@ -30,10 +31,12 @@ interface TenantState {
   readonly userInfoCache: FiefUserInfoCache;
 }
 
-function buildState(options: ResolvedFiefModuleOptions, logger: Logger): TenantState {
+function buildState(options: ResolvedFiefModuleOptions, logger: Logger, tenant?: string): TenantState {
   let client: FiefClient;
   try {
-    client = new FiefClient(options);
+    // A tenant's client reports its spans and metrics under the tenant's name.
+    const named = { ...options, [FIEF_TELEMETRY_TENANT]: tenant };
+    client = new FiefClient(tenant === undefined ? options : named);
   } catch (error) {
     throw new FiefError(`Invalid FiefModule options:\n - ${(error as Error).message}`, { cause: error });
   }
@@ -67,12 +70,15 @@ export class FiefService {
   private readonly logger: Logger;
   private readonly loadingUsers = new Map<string, Promise<FiefUserInfo>>();
   private readonly userInfoKeys = new WeakMap<FiefAccessTokenInfo, string>();
+  /** User-info cache hits and misses for telemetry, whatever cache is plugged in. */
+  private readonly userInfoStats: FiefCacheStats;
 
   /** @throws FiefError listing every mistake in the options. */
   constructor(@Inject(FIEF_MODULE_OPTIONS) options: FiefModuleConfig) {
     const tenant = (options as { [TENANT]?: string } | null)?.[TENANT];
     // A tenant's failures are logged under its name: one tenant down must be told apart from the others.
     this.logger = new Logger(tenant === undefined ? 'Fief' : `Fief:${tenant}`);
+    this.userInfoStats = fiefCacheStats('user_info', tenant);
     if (tenant === undefined && options !== null && typeof options === 'object' && isTenantsConfig(options)) {
       const resolved = resolveFiefTenants(options);
       // Options are checked at start-up; clients are built when a tenant is first used.
@@ -83,7 +89,7 @@ export class FiefService {
       );
       return;
     }
-    this.own = buildState(resolveFiefModuleOptions(options as ResolvedFiefModuleOptions), this.logger);
+    this.own = buildState(resolveFiefModuleOptions(options as ResolvedFiefModuleOptions), this.logger, tenant);
     this.sharedOptions = this.own.options;
     if (tenant !== undefined) this.tenant = tenant;
   }
@@ -220,7 +226,10 @@ export class FiefService {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (cached !== undefined && typeof (cached as PromiseLike<unknown>).then !== 'function') return Promise.resolve(cached as FiefUserInfo);
+    if (cached !== undefined && typeof (cached as PromiseLike<unknown>).then !== 'function') {
+      this.userInfoStats.hits++;
+      return Promise.resolve(cached as FiefUserInfo);
+    }
     return this.loadThroughCache(key, accessTokenInfo, cached);
   }
 
@@ -230,7 +239,11 @@ export class FiefService {
     pending: ReturnType<FiefUserInfoCache['get']>,
   ): Promise<FiefUserInfo> {
     const cached = await pending;
-    if (cached) return cached;
+    if (cached) {
+      this.userInfoStats.hits++;
+      return cached;
+    }
+    this.userInfoStats.misses++;
     let loading = this.loadingUsers.get(key);
     if (!loading) {
       loading = this.loadUserInfo(key, accessTokenInfo).finally(() => this.loadingUsers.delete(key));

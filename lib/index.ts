@@ -60,6 +60,7 @@ export type { FiefTenantRegistry } from './fief-tenants.js';
 
 // --- Guard, decorators, credentials ---
 export { FiefAuthGuard } from './auth/fief-auth.guard.js';
+export { answerFiefError, FiefErrorFilter, type FiefErrorAnswer } from './auth/fief-error.filter.js';
 export { FiefAuthPipeline, type FiefAuthAttempt } from './auth/fief-auth-pipeline.js';
 export type { FiefAuthFailure } from './auth/fief-auth-failure.js';
 export { AccessToken, AccessTokenInfo, Acr, CurrentUser, FiefTenant, OptionalAuth, Permissions, Public, Scopes } from './auth/fief-auth.decorators.js';
@@ -82,6 +83,7 @@ export { FiefCookieTooLargeError } from './login/login.errors.js';
 export type { FiefLoginClient } from './login/login-client.interface.js';
 export type { FiefLoginOptions, ResolvedFiefLoginOptions } from './login/login-options.interface.js';
 export { LoginRedirect } from './login/login-redirect.decorator.js';
+export { FiefLoginRedirectFilter } from './login/login-redirect.filter.js';
 export { isSafeReturnTo, sanitizeReturnTo } from './login/return-to.js';
 export { createFiefSessionExtractor } from './login/session-token-extractor.js';
 export { FiefSessionService, type FiefSession } from './login/session.service.js';

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Optional, type ExecutionContext } from '@ne
 import { checkAccessTokenInfo } from '../client/fief-client.js';
 import type { FiefAccessTokenInfo } from '../client/types.js';
 import { FiefService } from '../fief.service.js';
+import { recordRefusal } from '../telemetry/index.js';
 import { FIEF_CREDENTIAL_SOURCES, type FiefCredentialSource } from './credential-source.js';
 import type { FiefAuthFailure } from './fief-auth-failure.js';
 import { createFiefAuthException, MISSING_CREDENTIAL, refusalHeaders, toAuthFailure } from './fief-auth-responses.js';
@@ -112,6 +113,7 @@ export class FiefAuthPipeline {
    * metrics). Entry points call it once per refusal, then answer with {@link headers} and {@link exception}.
    */
   record(failure: FiefAuthFailure): void {
+    recordRefusal(failure.status, failure.error);
     if (failure.status === 503) this.unavailable.record(failure);
   }
 

@@ -134,6 +134,6 @@ export const AccessToken: FiefParamDecorator = createParamDecorator<undefined, s
  * @example
  * @Get('castles') list(@FiefTenant() tenant: string) { return this.castles.of(tenant); }
  */
-export const FiefTenant = createParamDecorator<undefined, string | undefined>(
+export const FiefTenant: FiefParamDecorator = createParamDecorator<undefined, string | undefined>(
   (_data, context: ExecutionContext) => getTransportRequest(context)?.fief?.tenant,
 );

@@ -1,3 +1,4 @@
+import { observeVerification } from '../telemetry/index.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
 import { checkAccessTokenInfo } from './access-token-requirements.js';
 import { checkRedirectUri, nonEmptyString, resolveClientOptions } from './client-options.js';
@@ -49,6 +50,8 @@ export class FiefClient {
   private readonly idTokens: IdTokenVerifier;
   private readonly tokenCache?: VerifiedTokenCache;
   private readonly tokenCacheMaxAge: number;
+  /** The tenant named in telemetry, when the module serves several. */
+  private readonly tenant?: string;
   /** Verifications in progress, by token: concurrent first uses of a token share one. */
   private readonly verifying = new Map<string, Promise<FiefAccessTokenInfo>>();
 
@@ -69,7 +72,8 @@ export class FiefClient {
     this.accessTokens = new AccessTokenVerifier(context);
     this.idTokens = new IdTokenVerifier(context, resolved.encryptionJwk);
     this.tokenCacheMaxAge = resolved.tokenCache?.maxAge ?? 0;
-    if (resolved.tokenCache) this.tokenCache = new VerifiedTokenCache(resolved.tokenCache.maxEntries, resolved.tokenCache.maxBytes);
+    this.tenant = resolved.http.tenant;
+    if (resolved.tokenCache) this.tokenCache = new VerifiedTokenCache(resolved.tokenCache.maxEntries, resolved.tokenCache.maxBytes, this.tenant);
   }
 
   /**
@@ -151,6 +155,7 @@ export class FiefClient {
     const cached = this.getVerifiedAccessToken(accessToken);
     if (cached !== undefined) return cached;
     if (typeof accessToken !== 'string' || accessToken === '') throw new FiefAccessTokenInvalid('Access token is missing');
+    this.tokenCache?.countMiss();
     // A page firing several requests with a fresh token verifies it once, not once per request.
     let pending = this.verifying.get(accessToken);
     if (pending === undefined) {
@@ -231,7 +236,7 @@ export class FiefClient {
   }
 
   private async verifyAndCache(accessToken: string): Promise<FiefAccessTokenInfo> {
-    const info = await this.accessTokens.verify(accessToken);
+    const info = await observeVerification(this.accessTokens.verify(accessToken), this.tenant);
     if (this.tokenCache) {
       const now = Date.now();
       this.tokenCache.set(accessToken, info, Math.min(info.exp * 1000, now + this.tokenCacheMaxAge), now);

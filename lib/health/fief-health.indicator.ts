@@ -19,20 +19,10 @@ interface Probe {
   reason?: string;
 }
 
-/** The parts of a service the probe reads; with several tenants, one per tenant. */
+/** What the probe reads from a tenant's options. */
 interface ProbedOptions {
   baseURL: string;
   fetch?: FiefFetch;
-}
-
-/**
- * The tenants of the module, read structurally: `FiefService.tenants` and `forTenant(name)` exist
- * when the module is configured with several tenants.
- */
-interface TenantAwareService {
-  tenants?: { names: readonly string[] };
-  forTenant?(name: string): { options: ProbedOptions };
-  options: ProbedOptions;
 }
 
 const DEFAULT_TIMEOUT_MS = 3000;
@@ -41,7 +31,7 @@ const DEFAULT_TIMEOUT_MS = 3000;
  * `@nestjs/terminus` health indicator (Terminus 11 and 12): Fief is up when its discovery document
  * and its JWKS (with at least one key) both answer within the timeout. It fetches them afresh, not
  * from the verification cache, so it reports what Fief does now. With several tenants, each is
- * probed, and the indicator is up only when all are (details per tenant). Down comes with the
+ * probed at its own URL, and the indicator is up only when all are (details per tenant under `tenants`). Down comes with the
  * reason; Terminus then answers 503. Import it from `nestjs-fief/health`.
  *
  * @example
@@ -63,17 +53,16 @@ export class FiefHealthIndicator {
   async isHealthy<const Key extends string = 'fief'>(key: Key = 'fief' as Key, options: FiefHealthCheckOptions = {}): Promise<HealthIndicatorResult<Key>> {
     const indicator = this.healthIndicatorService.check(key);
     const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-    const service = this.fief as unknown as TenantAwareService;
-    const names = service.tenants?.names ?? [];
-    if (names.length === 0 || !service.forTenant) {
-      const probe = await this.probe(service.options, timeout);
+    const names = this.fief.tenants?.names ?? [];
+    if (names.length === 0) {
+      const probe = await this.probe(this.fief.options, timeout);
       return (probe.status === 'up' ? indicator.up() : indicator.down({ reason: probe.reason })) as HealthIndicatorResult<Key>;
     }
     const chosen = options.tenant === undefined ? names : names.filter((name) => name === options.tenant);
     if (chosen.length === 0) {
       return indicator.down({ reason: `No Fief tenant is named ${JSON.stringify(options.tenant)}` }) as HealthIndicatorResult<Key>;
     }
-    const probes = await Promise.all(chosen.map((name) => this.probe(service.forTenant!(name).options, timeout)));
+    const probes = await Promise.all(chosen.map((name) => this.probe(this.fief.forTenant(name).options, timeout)));
     const tenants = Object.fromEntries(chosen.map((name, index) => [name, probes[index]]));
     const up = probes.every((probe) => probe.status === 'up');
     return (up ? indicator.up({ tenants }) : indicator.down({ tenants })) as HealthIndicatorResult<Key>;

@@ -5,7 +5,6 @@ import {
   Get,
   Header,
   Inject,
-  InternalServerErrorException,
   Logger,
   Query,
   Redirect,
@@ -94,7 +93,10 @@ export function createFiefAuthController(path = 'auth', mount: { whenLoginOff?: 
       @Res({ passthrough: true }) response: CookieResponse,
     ): Promise<HttpRedirectResponse> {
       const scope = await this.scope(request);
+      // Any returnTo is either a bounded, percent-encoded same-site path or the default: the
+      // transaction cookie stays under 4 KB and the final Location is valid on every adapter.
       const transaction = await scope.transactions.begin(
+        request,
         response,
         sanitizeReturnTo(returnTo, scope.options.defaultReturnTo),
       );
@@ -131,6 +133,8 @@ export function createFiefAuthController(path = 'auth', mount: { whenLoginOff?: 
       if (typeof query.code !== 'string' || query.code.length === 0) {
         throw new BadRequestException('The login callback has no authorization code. Start the login again.');
       }
+      // Checked before the code is spent: a Location the adapter cannot send would lose the login.
+      const returnTo = sanitizeReturnTo(transaction.returnTo, scope.options.defaultReturnTo);
 
       let tokens: FiefTokenResponse;
       try {
@@ -140,6 +144,12 @@ export function createFiefAuthController(path = 'auth', mount: { whenLoginOff?: 
         });
       } catch (error) {
         if (error instanceof FiefRequestError && error.status < 500) {
+          if (/\binvalid_client\b/.test(error.detail)) {
+            this.logger.warn(
+              `Fief refused the client credentials (invalid_client) when exchanging a login code: check clientSecret ` +
+                `(and login.publicClient) against the Fief client. ${error.detail.slice(0, 200)}`,
+            );
+          }
           throw new BadRequestException(
             `Fief refused the authorization code (${error.status}: ${error.detail.slice(0, 200)}). Start the login again.`,
           );
@@ -153,13 +163,15 @@ export function createFiefAuthController(path = 'auth', mount: { whenLoginOff?: 
       try {
         await scope.sessions.write(response, scope.sessions.fromTokens(tokens));
       } catch (error) {
+        // Fief's tokens cannot be kept (too many permissions for a cookie): an upstream answer this
+        // app cannot use, so a 502 that says why, not a 500.
         if (error instanceof FiefCookieTooLargeError) {
           this.logger.error(error.message);
-          throw new InternalServerErrorException(error.message);
+          throw new BadGatewayException(error.message);
         }
         throw error;
       }
-      return redirect(transaction.returnTo);
+      return redirect(returnTo);
     }
 
     /** Ends the session here, then at Fief. */

@@ -3,7 +3,7 @@ import { createFiefAuthController } from './auth.controller.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import type { FiefLoginClient } from './login-client.interface.js';
 import type { FiefLoginOptions } from './login-options.interface.js';
-import { resolveFiefLoginOptions } from './login-options.js';
+import { loginClientCredentials, resolveFiefLoginOptions } from './login-options.js';
 import { FiefLoginRedirectFilter } from './login-redirect.filter.js';
 import { FiefLoginTenants } from './login-tenants.js';
 import { FiefLoginTransactions } from './login-transaction.service.js';
@@ -39,7 +39,7 @@ export class FiefLoginModule {
   /** @throws FiefError at start-up when an option is wrong. */
   static forRoot(options: FiefLoginModuleOptions): DynamicModule {
     const { client, controller = true, ...loginOptions } = options;
-    const resolved = resolveFiefLoginOptions(loginOptions);
+    const resolved = resolveFiefLoginOptions(loginOptions, loginClientCredentials(client));
     return {
       module: FiefLoginModule,
       controllers: controller ? [createFiefAuthController(resolved.path)] : [],

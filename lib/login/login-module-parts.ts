@@ -4,7 +4,7 @@ import { createFiefAuthController } from './auth.controller.js';
 import { FIEF_LOGIN_PROVIDERS } from './fief-login.module.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import type { FiefLoginOptions, ResolvedFiefLoginOptions } from './login-options.interface.js';
-import { resolveFiefLoginOptions } from './login-options.js';
+import { loginClientCredentials, resolveFiefLoginOptions } from './login-options.js';
 import type { FiefModuleConfig } from '../fief-module-options.interface.js';
 import { FiefLoginTenants, tenantsLogin } from './login-tenants.js';
 import { createFiefSessionSource } from './session-token-extractor.js';
@@ -65,7 +65,11 @@ export function createFiefLoginModuleParts(parts: {
           // With tenants, the module-wide options are the first tenant's (the prefix and loginPath are
           // shared); each tenant's flow runs with its own (FiefLoginTenants).
           const login = tenantsLogin(options) ?? (options as { login?: FiefLoginOptions } | undefined)?.login;
-          return login ? resolveFiefLoginOptions(path === undefined ? (login as FiefLoginOptions) : { ...(login as FiefLoginOptions), path }) : null;
+          if (!login) return null;
+          // The secret to check is the one of the client that logs in: the first tenant's, or the module's.
+          const tenants = (options as { tenants?: Record<string, unknown> } | undefined)?.tenants;
+          const client = loginClientCredentials(tenants ? Object.values(tenants)[0] : options);
+          return resolveFiefLoginOptions(path === undefined ? (login as FiefLoginOptions) : { ...(login as FiefLoginOptions), path }, client);
         },
       },
       { provide: FIEF_LOGIN_CLIENT, useExisting: parts.clientToken },

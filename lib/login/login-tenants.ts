@@ -7,7 +7,7 @@ import { FIEF_STORE } from '../store/fief-store.providers.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import type { FiefLoginClient } from './login-client.interface.js';
 import type { FiefLoginOptions, ResolvedFiefLoginOptions } from './login-options.interface.js';
-import { resolveFiefLoginOptions } from './login-options.js';
+import { loginClientCredentials, resolveFiefLoginOptions } from './login-options.js';
 import { FiefLoginTransactions } from './login-transaction.service.js';
 import { FiefSessionService } from './session.service.js';
 
@@ -77,7 +77,7 @@ export class FiefLoginTenants {
     const login = this.fief!.tenants!.options(name).login as FiefLoginOptions;
     try {
       // The controller is mounted once: every tenant's routes live under the module's prefix.
-      return resolveFiefLoginOptions({ ...login, path: this.options?.path ?? login.path });
+      return resolveFiefLoginOptions({ ...login, path: this.options?.path ?? login.path }, loginClientCredentials(this.fief!.tenants!.options(name)));
     } catch (error) {
       throw new FiefError(`Invalid login options of tenant ${name}: ${(error as Error).message}`, { cause: error });
     }

@@ -129,3 +129,61 @@ describe('FiefHealthIndicator when Fief is not there at all', () => {
     }
   });
 });
+
+describe('FiefHealthIndicator with several tenants', () => {
+  let dev: FiefDevServer;
+  let app: INestApplication;
+  let indicator: FiefHealthIndicator;
+
+  beforeAll(async () => {
+    dev = new FiefDevServer({ tenants: { acme: {}, globex: {} } });
+    await dev.start();
+    const tenant = (name: 'acme' | 'globex') => {
+      const { clientId, clientSecret } = dev.tenant(name).clients[0];
+      return { baseURL: dev.tenant(name).baseURL, clientId, clientSecret };
+    };
+    const moduleRef = await Test.createTestingModule({
+      imports: [TerminusModule.forRoot({ logger: false }), FiefModule.forRoot({ tenants: { acme: tenant('acme'), globex: tenant('globex') } })],
+      controllers: [HealthController],
+      providers: [FiefHealthIndicator],
+    }).compile();
+    app = moduleRef.createNestApplication(new ExpressAdapter(), { logger: false });
+    await app.init();
+    indicator = app.get(FiefHealthIndicator);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await dev?.stop();
+  });
+
+  it('probes each tenant at its own URL and is up when all are', async () => {
+    dev.tenant('acme').resetRequestCounts();
+    dev.tenant('globex').resetRequestCounts();
+    const response = await request(app.getHttpServer()).get('/health');
+    expect(response.status).toBe(200);
+    expect(response.body.info.fief).toEqual({ status: 'up', tenants: { acme: { status: 'up' }, globex: { status: 'up' } } });
+    expect([dev.tenant('acme').requestCounts.jwks, dev.tenant('globex').requestCounts.jwks]).toEqual([1, 1]);
+  });
+
+  it('one tenant down makes the indicator down (503), naming that tenant and why; the other stays up', async () => {
+    dev.tenant('acme').setFault('jwks', 'down');
+    try {
+      const response = await request(app.getHttpServer()).get('/health');
+      expect(response.status).toBe(503);
+      const { tenants } = response.body.error.fief;
+      expect(tenants.acme.status).toBe('down');
+      expect(tenants.acme.reason).toMatch(/\/acme\/.well-known\/jwks.json/);
+      expect(tenants.globex).toEqual({ status: 'up' });
+      expect(await indicator.isHealthy('fief', { tenant: 'globex' })).toEqual({ fief: { status: 'up', tenants: { globex: { status: 'up' } } } });
+      expect((await indicator.isHealthy('fief', { tenant: 'acme' })).fief.status).toBe('down');
+    } finally {
+      dev.tenant('acme').setFault('jwks', null);
+    }
+  });
+
+  it('a tenant that is not configured is down with the reason, never an exception', async () => {
+    expect(await indicator.isHealthy('fief', { tenant: 'initech' })).toEqual({
+      fief: { status: 'down', reason: 'No Fief tenant is named "initech"' },
+    });
+  });
+});

@@ -32,8 +32,9 @@ describe('state shared through one real redis-server', () => {
   beforeAll(async () => {
     redis = await startRedis();
     clients = [await connected(redis.client()), await connected(redis.client())];
-    one = new RedisFiefStore(clients[0], { prefix: 'app:' });
-    two = new RedisFiefStore(clients[1], { prefix: 'app:' });
+    // Honest room on a loaded CI machine; the default timeout stays 1000 ms.
+    one = new RedisFiefStore(clients[0], { prefix: 'app:', timeout: 5000 });
+    two = new RedisFiefStore(clients[1], { prefix: 'app:', timeout: 5000 });
   });
   afterAll(async () => {
     disconnectAll(...clients);

@@ -37,7 +37,7 @@ class CastlesController {
 }
 
 /** One instance of the app: its own ioredis client, the same Redis, the same secrets. */
-async function createInstance(adapter: 'express' | 'fastify', dev: FiefDevServer, redis: Redis, timeout = 1000): Promise<INestApplication> {
+async function createInstance(adapter: 'express' | 'fastify', dev: FiefDevServer, redis: Redis, timeout = 5000): Promise<INestApplication> {
   @Module({
     imports: [
       FiefModule.forRoot({
