@@ -88,18 +88,23 @@ describe('createFiefTestingApp options', () => {
     process.env.FIEF_BASE_URL = 'https://untouched.example.com';
     delete process.env.FIEF_CLIENT_ID;
     const fief = new FiefDevServer({ tenants: { acme: {} } });
+    // A failed assertion must not leave the app listening: Jest would then never exit.
+    let closeLater: FiefTestingApp | undefined;
     try {
       const t = await createFiefTestingApp({ imports: [EnvAppModule], devServer: fief, tenant: 'acme' });
+      closeLater = t;
       expect((await t.agent().get('/env').expect(200)).body).toEqual({ baseURL: fief.tenant('acme').baseURL });
       await (await t.loginAs(ANNE)).get('/env/guarded').expect(200);
       // The agent is acme's: a token of the default tenant of the same server gets no 200.
       const other = await new FiefTestAgent(t.url, { token: await fief.issueAccessToken({ user: ANNE }) }).get('/env/guarded');
       expect(other.status).not.toBe(200);
       await t.close();
+      closeLater = undefined;
       expect(process.env.FIEF_BASE_URL).toBe('https://untouched.example.com');
       expect(process.env.FIEF_CLIENT_ID).toBeUndefined();
       expect((await fetch(`${fief.baseURL}/.well-known/jwks.json`)).status).toBe(200);
     } finally {
+      await closeLater?.close();
       delete process.env.FIEF_BASE_URL;
       await fief.stop();
     }
@@ -114,8 +119,11 @@ describe('createFiefTestingApp options', () => {
         return moduleRef.createNestApplication({ logger: false });
       },
     });
-    await (await t.loginAs(GUEST)).get('/castles').expect(200);
-    await t.close();
+    try {
+      await (await t.loginAs(GUEST)).get('/castles').expect(200);
+    } finally {
+      await t.close();
+    }
     await expect(fetch(`${base}/.well-known/jwks.json`)).rejects.toThrow();
   });
 
