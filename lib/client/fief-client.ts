@@ -152,12 +152,15 @@ export class FiefClient {
     if (cached !== undefined) return cached;
     if (typeof accessToken !== 'string' || accessToken === '') throw new FiefAccessTokenInvalid('Access token is missing');
     // A page firing several requests with a fresh token verifies it once, not once per request.
-    let pending = this.verifying.get(accessToken);
-    if (pending === undefined) {
-      pending = this.verifyAndCache(accessToken).finally(() => this.verifying.delete(accessToken));
-      this.verifying.set(accessToken, pending);
-    }
-    return pending;
+    const pending = this.verifying.get(accessToken);
+    if (pending !== undefined) return pending;
+    const verified = this.accessTokens.verify(accessToken);
+    // A warm miss verifies synchronously and the cache answers the next uses: nothing to track.
+    // With the cache off, concurrent uses still share one answer.
+    if (this.tokenCache && !(verified instanceof Promise)) return this.remember(accessToken, verified);
+    const shared = Promise.resolve(verified).then((info) => this.remember(accessToken, info)).finally(() => this.verifying.delete(accessToken));
+    this.verifying.set(accessToken, shared);
+    return shared;
   }
 
   /**
@@ -230,8 +233,8 @@ export class FiefClient {
     return getCodeChallenge(verifier, method);
   }
 
-  private async verifyAndCache(accessToken: string): Promise<FiefAccessTokenInfo> {
-    const info = await this.accessTokens.verify(accessToken);
+  /** The one place verified tokens enter the cache (until `exp`, at most `tokenCache.maxAge`). */
+  private remember(accessToken: string, info: FiefAccessTokenInfo): FiefAccessTokenInfo {
     if (this.tokenCache) {
       const now = Date.now();
       this.tokenCache.set(accessToken, info, Math.min(info.exp * 1000, now + this.tokenCacheMaxAge), now);
