@@ -11,72 +11,46 @@ import type {
   FiefUserInfo,
   FiefValidateParameters,
 } from './client/types.js';
-import { bearerHeaderExtractor } from './auth/token-extractor.js';
 import { InMemoryFiefUserInfoCache, type FiefUserInfoCache } from './auth/user-info-cache.js';
-import type { FiefModuleOptions, ResolvedFiefModuleOptions } from './fief-module-options.interface.js';
+import type { FiefModuleConfig, ResolvedFiefModuleOptions, ResolvedFiefSharedOptions } from './fief-module-options.interface.js';
+import { isTenantsConfig, resolveFiefModuleOptions, resolveFiefTenants } from './fief-module-options.js';
 import { FIEF_MODULE_OPTIONS } from './fief.module-definition.js';
+import { FiefTenantRegistry } from './fief-tenants.js';
+import { createUserInfoCache } from './store/store-user-info-cache.js';
+import { fiefCacheStats, FIEF_TELEMETRY_TENANT, type FiefCacheStats } from './telemetry/index.js';
 
-const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+export { resolveFiefModuleOptions } from './fief-module-options.js';
 
-const isPositive = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0;
+/** Marks the options of a tenant's own service (not part of the public options). */
+const TENANT = Symbol('FIEF:TENANT');
 
-/**
- * Checks the module options and applies the defaults. Every mistake is listed, so one start-up shows
- * them all; `FiefClient` then checks its own options the same way.
- *
- * @throws FiefError listing each mistake on its own line.
- */
-export function resolveFiefModuleOptions(options: FiefModuleOptions): ResolvedFiefModuleOptions {
-  const mistakes: string[] = [];
-  if (options === null || typeof options !== 'object') {
-    throw new FiefError('FiefModule options are missing: give at least { baseURL, clientId, clientSecret }.');
+/** One tenant's state: its options, its client and its user info cache. */
+interface TenantState {
+  readonly options: ResolvedFiefModuleOptions;
+  readonly client: FiefClient;
+  readonly userInfoCache: FiefUserInfoCache;
+}
+
+function buildState(options: ResolvedFiefModuleOptions, logger: Logger, tenant?: string): TenantState {
+  let client: FiefClient;
+  try {
+    // A tenant's client reports its spans and metrics under the tenant's name.
+    const named = { ...options, [FIEF_TELEMETRY_TENANT]: tenant };
+    client = new FiefClient(tenant === undefined ? options : named);
+  } catch (error) {
+    throw new FiefError(`Invalid FiefModule options:\n - ${(error as Error).message}`, { cause: error });
   }
-  if (typeof options.baseURL !== 'string' || !/^https?:\/\/[^/?#\s]/i.test(options.baseURL)) {
-    mistakes.push(`baseURL must be the http(s) URL of the Fief tenant, e.g. https://example.fief.dev (got ${JSON.stringify(options.baseURL)}).`);
-  }
-  if (typeof options.clientId !== 'string' || options.clientId.trim() === '') {
-    mistakes.push('clientId must be the ID of the Fief client (a non-empty string).');
-  }
-  if (options.clientSecret !== undefined && (typeof options.clientSecret !== 'string' || options.clientSecret === '')) {
-    mistakes.push('clientSecret must be a non-empty string, or be left out for a public client.');
-  }
-  if (options.realm !== undefined && (typeof options.realm !== 'string' || options.realm === '' || !QUOTABLE.test(options.realm))) {
-    mistakes.push('realm must be a non-empty string without quotes, backslashes or control characters.');
-  }
-  for (const name of ['requestTimeout', 'retryAfter', 'userInfoCacheMaxEntries'] as const) {
-    if (options[name] !== undefined && !isPositive(options[name])) mistakes.push(`${name} must be a positive number.`);
-  }
-  if (options.userInfoCacheMaxEntries !== undefined && !Number.isInteger(options.userInfoCacheMaxEntries)) {
-    mistakes.push('userInfoCacheMaxEntries must be an integer.');
-  }
-  if (options.userInfoCacheTtl !== undefined && !(isPositive(options.userInfoCacheTtl) || options.userInfoCacheTtl === 0)) {
-    mistakes.push('userInfoCacheTtl must be a number of seconds, 0 or more.');
-  }
-  const cache = options.userInfoCache as Partial<FiefUserInfoCache> | undefined;
-  if (cache !== undefined && (typeof cache?.get !== 'function' || typeof cache.set !== 'function' || typeof cache.delete !== 'function')) {
-    mistakes.push('userInfoCache must have get, set and delete methods.');
-  }
-  for (const [type, extractor] of Object.entries(options.tokenExtractors ?? {})) {
-    if (typeof extractor?.extract !== 'function') mistakes.push(`tokenExtractors.${type} must have an extract(request, context) method.`);
-  }
-  if (options.exceptionFactory !== undefined && typeof options.exceptionFactory !== 'function') {
-    mistakes.push('exceptionFactory must be a function (failure, context) => Error.');
-  }
-  if (mistakes.length) throw new FiefError(`Invalid FiefModule options:\n - ${mistakes.join('\n - ')}`);
-  return {
-    ...options,
-    realm: options.realm ?? 'fief',
-    tokenExtractors: { http: bearerHeaderExtractor, ...options.tokenExtractors },
-    userInfoCacheTtl: options.userInfoCacheTtl ?? 300,
-    userInfoCacheMaxEntries: options.userInfoCacheMaxEntries ?? 1000,
-    retryAfter: options.retryAfter ?? 10,
-  };
+  const local = new InMemoryFiefUserInfoCache(options.userInfoCacheMaxEntries);
+  return { options, client, userInfoCache: options.userInfoCache ?? createUserInfoCache(options.store, local, logger) };
 }
 
 /**
  * The Fief client as a Nest provider: the whole `FiefClient` API under the same names, failures
  * logged through Nest's `Logger` (never a token or a secret), plus the cached user info the guard
  * uses for `@CurrentUser()`. Building it does no network I/O: the app starts while Fief is down.
+ *
+ * With several tenants (`tenants` option), `forTenant(name)` gives each tenant's service (built on
+ * first use); the tenant-less methods then throw a `FiefError` naming `forTenant`.
  *
  * @example
  * @Patch('me')
@@ -86,25 +60,74 @@ export function resolveFiefModuleOptions(options: FiefModuleOptions): ResolvedFi
  */
 @Injectable()
 export class FiefService {
-  /** The options in effect, defaults applied. */
-  readonly options: ResolvedFiefModuleOptions;
-  /** The underlying framework-free client. */
-  readonly client: FiefClient;
-  /** Where `@CurrentUser()` info is kept. */
-  readonly userInfoCache: FiefUserInfoCache;
-  private readonly logger = new Logger('Fief');
+  /** The shared options in effect (realm, extractors, refusals), the same for every tenant. */
+  readonly sharedOptions: ResolvedFiefSharedOptions;
+  /** The tenants, when the module has several (`tenants` option). */
+  readonly tenants?: FiefTenantRegistry;
+  /** The name of this service's tenant, on a service `forTenant()` gave. */
+  readonly tenant?: string;
+  private readonly own?: TenantState;
+  private readonly logger: Logger;
   private readonly loadingUsers = new Map<string, Promise<FiefUserInfo>>();
   private readonly userInfoKeys = new WeakMap<FiefAccessTokenInfo, string>();
+  /** User-info cache hits and misses for telemetry, whatever cache is plugged in. */
+  private readonly userInfoStats: FiefCacheStats;
 
   /** @throws FiefError listing every mistake in the options. */
-  constructor(@Inject(FIEF_MODULE_OPTIONS) options: FiefModuleOptions) {
-    this.options = resolveFiefModuleOptions(options);
-    try {
-      this.client = new FiefClient(this.options);
-    } catch (error) {
-      throw new FiefError(`Invalid FiefModule options:\n - ${(error as Error).message}`, { cause: error });
+  constructor(@Inject(FIEF_MODULE_OPTIONS) options: FiefModuleConfig) {
+    const tenant = (options as { [TENANT]?: string } | null)?.[TENANT];
+    // A tenant's failures are logged under its name: one tenant down must be told apart from the others.
+    this.logger = new Logger(tenant === undefined ? 'Fief' : `Fief:${tenant}`);
+    this.userInfoStats = fiefCacheStats('user_info', tenant);
+    if (tenant === undefined && options !== null && typeof options === 'object' && isTenantsConfig(options)) {
+      const resolved = resolveFiefTenants(options);
+      // Options are checked at start-up; clients are built when a tenant is first used.
+      for (const tenantOptions of resolved.tenants.values()) buildState(tenantOptions, this.logger);
+      this.sharedOptions = resolved.shared;
+      this.tenants = new FiefTenantRegistry(resolved, (name, tenantOptions) =>
+        new FiefService({ ...tenantOptions, [TENANT]: name } as FiefModuleConfig),
+      );
+      return;
     }
-    this.userInfoCache = this.options.userInfoCache ?? new InMemoryFiefUserInfoCache(this.options.userInfoCacheMaxEntries);
+    this.own = buildState(resolveFiefModuleOptions(options as ResolvedFiefModuleOptions), this.logger, tenant);
+    this.sharedOptions = this.own.options;
+    if (tenant !== undefined) this.tenant = tenant;
+  }
+
+  /** The options in effect, defaults applied. @throws FiefError with several tenants: use `forTenant(name).options`. */
+  get options(): ResolvedFiefModuleOptions {
+    return this.state().options;
+  }
+
+  /** The underlying framework-free client. @throws FiefError with several tenants: use `forTenant(name).client`. */
+  get client(): FiefClient {
+    return this.state().client;
+  }
+
+  /** Where `@CurrentUser()` info is kept. */
+  get userInfoCache(): FiefUserInfoCache {
+    return this.state().userInfoCache;
+  }
+
+  /**
+   * The service of one tenant (all of this class's methods, against that tenant's Fief), built on
+   * first use and kept: one discovery, key set and cache per tenant.
+   *
+   * @throws FiefError when the module has no tenant of that name.
+   * @example
+   * await this.fief.forTenant('acme').userinfo(accessToken);
+   */
+  forTenant(name: string): FiefService {
+    if (!this.tenants) {
+      if (this.tenant === name) return this;
+      throw new FiefError(`forTenant(${JSON.stringify(name)}): this FiefModule has no tenants option.`);
+    }
+    return this.tenants.get(name);
+  }
+
+  private state(): TenantState {
+    if (this.own) return this.own;
+    return this.tenants!.only().own!;
   }
 
   /** @see FiefClient.authUrl */
@@ -203,7 +226,10 @@ export class FiefService {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (cached !== undefined && typeof (cached as PromiseLike<unknown>).then !== 'function') return Promise.resolve(cached as FiefUserInfo);
+    if (cached !== undefined && typeof (cached as PromiseLike<unknown>).then !== 'function') {
+      this.userInfoStats.hits++;
+      return Promise.resolve(cached as FiefUserInfo);
+    }
     return this.loadThroughCache(key, accessTokenInfo, cached);
   }
 
@@ -213,7 +239,11 @@ export class FiefService {
     pending: ReturnType<FiefUserInfoCache['get']>,
   ): Promise<FiefUserInfo> {
     const cached = await pending;
-    if (cached) return cached;
+    if (cached) {
+      this.userInfoStats.hits++;
+      return cached;
+    }
+    this.userInfoStats.misses++;
     let loading = this.loadingUsers.get(key);
     if (!loading) {
       loading = this.loadUserInfo(key, accessTokenInfo).finally(() => this.loadingUsers.delete(key));

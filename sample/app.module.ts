@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { FiefHealthIndicator } from '../lib/health/index.js';
 import { FiefModule } from '../lib/index.js';
 import { CastlesController } from './castles.controller.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
 import { PagesController } from './pages.controller.js';
+import { WebhooksController } from './webhooks.controller.js';
 
 /** The settings the sample reads through `ConfigService`. */
 export interface SampleSettings {
@@ -16,6 +19,8 @@ export interface SampleSettings {
   APP_URL?: string;
   /** Encrypts the session cookie, at least 32 bytes. @default a random one per run (sessions end on restart) */
   COOKIE_SECRET?: string;
+  /** The secret of the Fief webhook pointing at `$APP_URL/webhooks/fief`. @default a random one per run */
+  FIEF_WEBHOOK_SECRET?: string;
 }
 
 @Module({})
@@ -31,7 +36,8 @@ function loginOptions(appUrl = `http://127.0.0.1:${process.env.PORT ?? 3000}`, c
 }
 
 /**
- * The sample app: castles API, `/me`, public `/health`, every other route behind the global
+ * The sample app: castles API, `/me`, public `/health` (Fief's health) and `/webhooks/fief` (Fief's
+ * events, logged), every other route behind the global
  * `FiefAuthGuard`. Fief's settings come from `ConfigService`: the environment by default, or the
  * given values (tests pass the embedded dev server's).
  */
@@ -40,6 +46,7 @@ export function createAppModule(settings?: SampleSettings): DynamicModule {
     module: SampleAppModule,
     imports: [
       ConfigModule.forRoot({ ignoreEnvFile: true, load: settings ? [() => ({ ...settings })] : [] }),
+      TerminusModule.forRoot(),
       FiefModule.forRootAsync({
         imports: [ConfigModule],
         inject: [ConfigService],
@@ -51,9 +58,11 @@ export function createAppModule(settings?: SampleSettings): DynamicModule {
           clientSecret: config.getOrThrow('FIEF_CLIENT_SECRET'),
           realm: 'castles',
           login: loginOptions(config.get('APP_URL'), config.get('COOKIE_SECRET')),
+          webhooks: { secret: config.get('FIEF_WEBHOOK_SECRET') ?? randomBytes(32).toString('base64url') },
         }),
       }),
     ],
-    controllers: [CastlesController, MeController, HealthController, PagesController],
+    controllers: [CastlesController, MeController, HealthController, PagesController, WebhooksController],
+    providers: [FiefHealthIndicator],
   };
 }

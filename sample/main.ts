@@ -3,6 +3,7 @@
  * FIEF_CLIENT_SECRET are set; otherwise it starts the embedded dev server and prints a token to try.
  */
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FiefDevServer } from '../lib/testing/index.js';
 import { createAppModule, type SampleSettings } from './app.module.js';
@@ -15,16 +16,23 @@ let settings: SampleSettings | undefined;
 if (!FIEF_BASE_URL || !FIEF_CLIENT_ID || !FIEF_CLIENT_SECRET) {
   devServer = new FiefDevServer();
   const baseURL = await devServer.start();
-  settings = { FIEF_BASE_URL: baseURL, FIEF_CLIENT_ID: 'fief-dev-client', FIEF_CLIENT_SECRET: 'fief-dev-secret' };
+  settings = {
+    FIEF_BASE_URL: baseURL,
+    FIEF_CLIENT_ID: 'fief-dev-client',
+    FIEF_CLIENT_SECRET: 'fief-dev-secret',
+    FIEF_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+  };
 }
 
-const app = await NestFactory.create(createAppModule(settings));
+// rawBody: FiefWebhookGuard verifies Fief's signature over the body's exact bytes.
+const app = await NestFactory.create(createAppModule(settings), { rawBody: true });
 app.enableShutdownHooks();
 await app.listen(port, '127.0.0.1');
 const url = await app.getUrl();
 console.log(`Sample app on ${url}`);
 console.log(`  Open ${url}/ in a browser to log in with Fief, see a protected page, a 403 page, and log out.`);
-console.log('  API: GET /health (public), GET|POST /castles, GET|PATCH /me (bearer token or the login session).');
+console.log('  API: GET /health (public, Fief reachable?), GET|POST /castles, GET|PATCH /me (bearer token or the login session).');
+console.log('  Fief webhooks: POST /webhooks/fief (signed; received events are logged).');
 
 if (devServer) {
   const token = await devServer.issueAccessToken({ user: 'anne@bretagne.duchy', expiresIn: 3600 });
@@ -33,6 +41,8 @@ if (devServer) {
   console.log(`  TOKEN=${token}`);
   console.log(`  curl -H "Authorization: Bearer $TOKEN" ${url}/castles`);
   console.log(`  curl -H "Authorization: Bearer $TOKEN" ${url}/me`);
+  // The dev server sends its user events (created, updated, permissions, deleted) to the sample, signed.
+  devServer.addWebhook({ url: `${url}/webhooks/fief`, secret: settings!.FIEF_WEBHOOK_SECRET! });
   const stopDevServer = () => void devServer?.stop();
   process.once('SIGINT', stopDevServer);
   process.once('SIGTERM', stopDevServer);

@@ -9,13 +9,14 @@ function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} — nestjs-fief sample</title>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto}nav a{margin-right:1rem}</style></head>
-<body><nav><a href="/">Home</a><a href="/pages/castles">Castles</a><a href="/pages/castles/demolish">Demolish a castle</a></nav>
+<body><nav><a href="/">Home</a><a href="/pages/castles">Castles</a><a href="/pages/castles/build">Build a castle</a></nav>
 <h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
 /**
  * The sample's web pages, logged in through the login flow's session cookie. Logged-out browsers
- * are sent to Fief and back (`@LoginRedirect()`); a missing permission is a 403.
+ * are sent to Fief and back (`@LoginRedirect()`); a missing permission is a 403 page with a way
+ * back: anne (`castles:create`) may build a castle, guest (`castles:read` only) may not.
  */
 @Controller()
 export class PagesController {
@@ -42,11 +43,11 @@ export class PagesController {
     return page('Castles', '<ul><li>Château des ducs de Bretagne</li><li>Fort la Latte</li></ul>');
   }
 
-  @Get('pages/castles/demolish')
-  @Permissions('castles:delete')
+  @Get('pages/castles/build')
+  @Permissions('castles:create')
   @LoginRedirect()
   @Header('Content-Type', 'text/html; charset=utf-8')
-  demolish(): string {
-    return page('Demolish a castle', '<p>Nobody should ever see this page.</p>');
+  build(@CurrentUser() user: FiefUserInfo): string {
+    return page('Build a castle', `<p id="builder">${escapeHtml(user.email)} may build castles here.</p>`);
   }
 }

@@ -39,18 +39,23 @@ export function buildWwwAuthenticate(realm: string, failure: FiefAuthFailure): s
   return value;
 }
 
-/** The Nest exception of a refusal, so the body is Nest's own `{ statusCode, message, error }`. */
+/**
+ * The Nest exception of a refusal, with the body `{ message, error, statusCode }` written out: built from
+ * a description and `{ cause }` alone, Nest 11 leaves out `error` (Nest 12 fills it in), and the answer
+ * must be the same on both lines.
+ */
 export function createFiefAuthException(failure: FiefAuthFailure): HttpException {
   const options = { cause: failure.cause };
+  const body = (error: string) => ({ message: failure.description, error, statusCode: failure.status });
   switch (failure.status) {
     case 400:
-      return new BadRequestException(failure.description, options);
+      return new BadRequestException(body('Bad Request'), options);
     case 403:
-      return new ForbiddenException(failure.description, options);
+      return new ForbiddenException(body('Forbidden'), options);
     case 503:
-      return new ServiceUnavailableException(failure.description, options);
+      return new ServiceUnavailableException(body('Service Unavailable'), options);
     default:
-      return new UnauthorizedException(failure.description, options);
+      return new UnauthorizedException(body('Unauthorized'), options);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, SetMetadata, type ExecutionContext, type PipeTransform, type Type } from '@nestjs/common';
 import { FiefACR, type FiefAccessTokenInfo, type FiefUserInfo } from '../client/types.js';
 import {
   FIEF_ACR_KEY,
@@ -8,7 +8,7 @@ import {
   FIEF_PUBLIC_KEY,
   FIEF_SCOPES_KEY,
 } from '../fief.constants.js';
-import { getTransportRequest } from '../transports/transport-request.js';
+import { getTransportRequest } from './execution-context.js';
 
 // RFC 6749 §3.3 scope-token; permissions follow the same shape in Fief (`castles:read`).
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -73,6 +73,12 @@ export const Acr = (level: FiefACR | '0' | '1'): MethodDecorator & ClassDecorato
   return SetMetadata(FIEF_ACR_KEY, level);
 };
 
+/**
+ * The type of our parameter decorators, spelled out: the type `createParamDecorator` infers names
+ * `ParameterDecoratorOptions`, which `@nestjs/common` 11 does not export (TS2694 in Nest 11 apps).
+ */
+export type FiefParamDecorator = (...pipes: (Type<PipeTransform> | PipeTransform)[]) => ParameterDecorator;
+
 // The guard loads the user before the handler only when asked: param decorators cannot await.
 const markNeedsUser: ParameterDecorator = (target, key) => {
   if (key === undefined) return;
@@ -88,7 +94,7 @@ const markNeedsUser: ParameterDecorator = (target, key) => {
  * @example
  * @Get('me') me(@CurrentUser() user: FiefUserInfo) { return user.email; }
  */
-export const CurrentUser = createParamDecorator<undefined, FiefUserInfo | undefined>(
+export const CurrentUser: FiefParamDecorator = createParamDecorator<undefined, FiefUserInfo | undefined>(
   (_data, context: ExecutionContext) => {
     const fief = getTransportRequest(context)?.fief;
     if (fief && !fief.user) {
@@ -107,7 +113,7 @@ export const CurrentUser = createParamDecorator<undefined, FiefUserInfo | undefi
  * @example
  * @Get() list(@AccessTokenInfo() token: FiefAccessTokenInfo) { return token.permissions; }
  */
-export const AccessTokenInfo = createParamDecorator<undefined, FiefAccessTokenInfo | undefined>(
+export const AccessTokenInfo: FiefParamDecorator = createParamDecorator<undefined, FiefAccessTokenInfo | undefined>(
   (_data, context: ExecutionContext) => getTransportRequest(context)?.fief?.accessTokenInfo,
 );
 
@@ -117,6 +123,17 @@ export const AccessTokenInfo = createParamDecorator<undefined, FiefAccessTokenIn
  * @example
  * @Get() proxy(@AccessToken() token: string) { return fetch(url, { headers: { authorization: `Bearer ${token}` } }); }
  */
-export const AccessToken = createParamDecorator<undefined, string | undefined>(
+export const AccessToken: FiefParamDecorator = createParamDecorator<undefined, string | undefined>(
   (_data, context: ExecutionContext) => getTransportRequest(context)?.fief?.accessToken,
+);
+
+/**
+ * The name of the tenant that verified the caller's credential, with several tenants (`tenants`
+ * option); `undefined` with one tenant and for anonymous callers.
+ *
+ * @example
+ * @Get('castles') list(@FiefTenant() tenant: string) { return this.castles.of(tenant); }
+ */
+export const FiefTenant: FiefParamDecorator = createParamDecorator<undefined, string | undefined>(
+  (_data, context: ExecutionContext) => getTransportRequest(context)?.fief?.tenant,
 );

@@ -11,6 +11,8 @@ export interface FiefRequestContext {
   accessTokenInfo: FiefAccessTokenInfo;
   /** The user's info from Fief; loaded only for handlers that use `@CurrentUser()`. */
   user?: FiefUserInfo;
+  /** The tenant that verified the token, with several tenants (`@FiefTenant()` gives it). */
+  tenant?: string;
 }
 
 /**

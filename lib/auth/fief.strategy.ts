@@ -1,70 +1,55 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { ServerResponse } from 'node:http';
 import type { FiefAccessTokenInfo } from '../client/types.js';
+import { FIEF_STRATEGY_NAME } from '../fief.constants.js';
 import { FiefService } from '../fief.service.js';
 import { FiefBearerStrategy } from './fief-bearer.strategy.js';
-import type { FiefAuthFailure } from './fief-auth-failure.js';
-import { createFiefAuthException, MISSING_CREDENTIAL, refusalHeaders, toAuthFailure } from './fief-auth-responses.js';
+import { FiefAuthPipeline, FiefAuthRefusal } from './fief-auth-pipeline.js';
 import { FIEF_PASSPORT_CHECK } from './fief-passport.interceptor.js';
-import { credentialOrNone } from './token-extractor.js';
-import { FIEF_STRATEGY_NAME } from '../fief.constants.js';
-
-/**
- * The Node response of a request: Express links it (`req.res`); under Fastify the raw socket's
- * current response is taken, and used only when it answers this very request.
- */
-function findResponse(request: any): ServerResponse | undefined {
-  if (request.res instanceof ServerResponse) return request.res;
-  const candidate = request.raw?.socket?._httpMessage;
-  return candidate instanceof ServerResponse && candidate.req === request.raw ? candidate : undefined;
-}
+import { findNodeResponse } from './node-response.js';
 
 /**
  * Passport strategy `'fief'` for apps that standardise on `@nestjs/passport`: `AuthGuard('fief')`
- * gives the guard's verdicts (401 / 403 / 503 with the same headers and bodies). `FiefModule`
- * registers it. The route's `@Scopes` / `@Permissions` / `@Acr` and `@CurrentUser()` are applied
- * right after the guard by `FiefPassportInterceptor`, since passport cannot see the handler.
- * `@Public()` and `@OptionalAuth()` are `FiefAuthGuard` features.
+ * runs the module's authentication pipeline, so it gives `FiefAuthGuard`'s verdicts (bearer token
+ * or session cookie; 401 / 400 / 403 / 503 with the same headers and bodies). `FiefModule`
+ * registers it when `@nestjs/passport` is installed; import it from `nestjs-fief/passport` to
+ * register or subclass it yourself. The route's `@Scopes` / `@Permissions` / `@Acr` and
+ * `@CurrentUser()` are applied right after the guard by the module's interceptor, since passport
+ * cannot see the handler. `@Public()` and `@OptionalAuth()` are `FiefAuthGuard` features.
  *
  * @example
  * @Get('castles') @UseGuards(AuthGuard('fief')) @Permissions('castles:read') list() {}
  */
 @Injectable()
 export class FiefStrategy extends PassportStrategy(FiefBearerStrategy, FIEF_STRATEGY_NAME) {
-  private readonly logger = new Logger('FiefStrategy');
+  /** The pipeline the strategy adapts. */
+  protected readonly pipeline: FiefAuthPipeline;
 
-  constructor(private readonly fief: FiefService) {
+  constructor(fief: FiefService, @Optional() pipeline?: FiefAuthPipeline) {
     super();
+    this.pipeline = pipeline ?? new FiefAuthPipeline(fief);
   }
 
-  /** Extracts and verifies the bearer token; `request.user` becomes its `FiefAccessTokenInfo`. */
+  /** Authenticates the request; `request.user` becomes its `FiefAccessTokenInfo`. */
   async validate(request: any): Promise<FiefAccessTokenInfo> {
-    const { options } = this.fief;
-    let accessToken: string | undefined;
+    const response = findNodeResponse(request);
     try {
-      accessToken = credentialOrNone(await options.tokenExtractors.http?.extract(request));
+      if (!this.pipeline.passportCompleted) {
+        // Fail closed: nothing would check the route's @Scopes / @Permissions after passport.
+        throw new FiefAuthRefusal(
+          this.pipeline.unreadableCall('passport', "AuthGuard('fief') runs without FiefModule's interceptor (passport: false?), so route requirements would go unchecked."),
+        );
+      }
+      const fief = await this.pipeline.authenticate({ type: 'http', request, response });
+      request[FIEF_PASSPORT_CHECK] = true;
+      return fief!.accessTokenInfo;
     } catch (error) {
-      this.refuse(request, toAuthFailure(error, undefined, options.retryAfter));
+      const failure = this.pipeline.toFailure(error, undefined);
+      this.pipeline.record(failure);
+      if (response && !response.headersSent) {
+        for (const [name, value] of this.pipeline.headers(failure)) response.setHeader(name, value);
+      }
+      throw this.pipeline.exception(failure, undefined);
     }
-    if (accessToken === undefined) this.refuse(request, MISSING_CREDENTIAL);
-    let accessTokenInfo: FiefAccessTokenInfo;
-    try {
-      accessTokenInfo = await this.fief.verifyAccessToken(accessToken);
-    } catch (error) {
-      this.refuse(request, toAuthFailure(error, undefined, options.retryAfter));
-    }
-    request.fief = { accessToken, accessTokenInfo };
-    request[FIEF_PASSPORT_CHECK] = true;
-    return accessTokenInfo;
-  }
-
-  private refuse(request: any, failure: FiefAuthFailure): never {
-    if (failure.status === 503) this.logger.warn(`Refused with 503: ${(failure.cause as Error)?.message ?? failure.description}`);
-    const response = findResponse(request);
-    if (response && !response.headersSent) {
-      for (const [name, value] of refusalHeaders(this.fief.options.realm, failure)) response.setHeader(name, value);
-    }
-    throw this.fief.options.exceptionFactory?.(failure, undefined) ?? createFiefAuthException(failure);
   }
 }

@@ -41,7 +41,9 @@ export type FiefTokenExtractors = Partial<Record<string, FiefTokenExtractor>>;
 
 // token68 (RFC 7235 §2.1) after the case-insensitive scheme and at least one space (RFC 6750 §2.1).
 const BEARER_CREDENTIALS = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-const BEARER_SCHEME = /^bearer(?: |$)/i;
+// The scheme is a token (RFC 9110 §11.1): `Bearer` followed by anything but a tchar (a tab, a comma,
+// nothing) is the Bearer scheme badly written, never another scheme to let through as anonymous.
+const BEARER_SCHEME = /^bearer(?![!#$%&'*+\-.^_`|~0-9A-Za-z])/i;
 // Cheap pre-test on the raw query: the name may be percent-encoded (`access%5Ftoken`), which every
 // query parser decodes, so anything that could spell it is parsed properly before deciding.
 const MAYBE_QUERY_TOKEN = /access|%/i;

@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import { FIEF_TELEMETRY_TENANT } from '../telemetry/index.js';
 import { FiefError } from './errors.js';
 import type { FiefHttpSettings } from './fief-http.js';
 import type { FiefClientOptions } from './types.js';
@@ -64,6 +65,8 @@ export function resolveClientOptions(options: FiefClientOptions): ResolvedClient
     fetch: fetch ?? ((input, init) => globalThis.fetch(input, init)),
     timeout: positiveNumber(options.requestTimeout, DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeout'),
   };
+  const tenant = (options as { [FIEF_TELEMETRY_TENANT]?: unknown })[FIEF_TELEMETRY_TENANT];
+  if (typeof tenant === 'string') http.tenant = tenant;
   const clockTolerance = nonNegativeNumber(options.clockTolerance, DEFAULT_CLOCK_TOLERANCE_S, 'clockTolerance');
   const maxTokenLifetime = positiveNumber(options.maxTokenLifetime, DEFAULT_MAX_TOKEN_LIFETIME_S, 'maxTokenLifetime');
   const metadataTtl = positiveNumber(options.metadataTtl, DEFAULT_METADATA_TTL_S, 'metadataTtl') * 1000;

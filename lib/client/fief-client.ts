@@ -1,3 +1,4 @@
+import { observeVerification, recordVerification, verificationOutcome } from '../telemetry/index.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
 import { checkAccessTokenInfo } from './access-token-requirements.js';
 import { checkRedirectUri, nonEmptyString, resolveClientOptions } from './client-options.js';
@@ -49,6 +50,8 @@ export class FiefClient {
   private readonly idTokens: IdTokenVerifier;
   private readonly tokenCache?: VerifiedTokenCache;
   private readonly tokenCacheMaxAge: number;
+  /** The tenant named in telemetry, when the module serves several. */
+  private readonly tenant?: string;
   /** Verifications in progress, by token: concurrent first uses of a token share one. */
   private readonly verifying = new Map<string, Promise<FiefAccessTokenInfo>>();
 
@@ -69,7 +72,8 @@ export class FiefClient {
     this.accessTokens = new AccessTokenVerifier(context);
     this.idTokens = new IdTokenVerifier(context, resolved.encryptionJwk);
     this.tokenCacheMaxAge = resolved.tokenCache?.maxAge ?? 0;
-    if (resolved.tokenCache) this.tokenCache = new VerifiedTokenCache(resolved.tokenCache.maxEntries, resolved.tokenCache.maxBytes);
+    this.tenant = resolved.http.tenant;
+    if (resolved.tokenCache) this.tokenCache = new VerifiedTokenCache(resolved.tokenCache.maxEntries, resolved.tokenCache.maxBytes, this.tenant);
   }
 
   /**
@@ -151,14 +155,25 @@ export class FiefClient {
     const cached = this.getVerifiedAccessToken(accessToken);
     if (cached !== undefined) return cached;
     if (typeof accessToken !== 'string' || accessToken === '') throw new FiefAccessTokenInvalid('Access token is missing');
+    this.tokenCache?.countMiss();
     // A page firing several requests with a fresh token verifies it once, not once per request.
     const pending = this.verifying.get(accessToken);
     if (pending !== undefined) return pending;
-    const verified = this.accessTokens.verify(accessToken);
-    // A warm miss verifies synchronously and the cache answers the next uses: nothing to track.
+    let verified: FiefAccessTokenInfo | Promise<FiefAccessTokenInfo>;
+    try {
+      verified = this.accessTokens.verify(accessToken);
+    } catch (error) {
+      recordVerification(verificationOutcome(error), this.tenant);
+      throw error;
+    }
+    if (!(verified instanceof Promise)) {
+      recordVerification('valid', this.tenant);
+      // A warm miss verifies synchronously and the cache answers the next uses: nothing to track.
+      if (this.tokenCache) return this.remember(accessToken, verified);
+    }
     // With the cache off, concurrent uses still share one answer.
-    if (this.tokenCache && !(verified instanceof Promise)) return this.remember(accessToken, verified);
-    const shared = Promise.resolve(verified).then((info) => this.remember(accessToken, info)).finally(() => this.verifying.delete(accessToken));
+    const settled = verified instanceof Promise ? observeVerification(verified, this.tenant) : Promise.resolve(verified);
+    const shared = settled.then((info) => this.remember(accessToken, info)).finally(() => this.verifying.delete(accessToken));
     this.verifying.set(accessToken, shared);
     return shared;
   }

@@ -1,3 +1,4 @@
+import { traceFiefCall, type FiefCallRecord } from '../telemetry/index.js';
 import { FiefRequestError, FiefUnavailableError } from './errors.js';
 import type { FiefFetch } from './types.js';
 
@@ -11,6 +12,8 @@ export const MAX_FIEF_ANSWER_BYTES = 1024 * 1024;
 export interface FiefHttpSettings {
   fetch: FiefFetch;
   timeout: number;
+  /** The tenant's name, for telemetry, when the client serves a named tenant. */
+  tenant?: string;
 }
 
 /**
@@ -20,11 +23,22 @@ export interface FiefHttpSettings {
  * Redirects are never followed: Fief's API does not redirect, and following one could leak the
  * bearer token or the client secret to another host.
  */
-export async function requestFiefJson(
+export function requestFiefJson(
   http: FiefHttpSettings,
   what: string,
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<unknown> {
+  // The one wrap of telemetry: a span and a latency sample per call to Fief (no-ops without an SDK).
+  return traceFiefCall({ what, url, method: init.method ?? 'GET', tenant: http.tenant }, (record) => request(http, what, url, init, record));
+}
+
+async function request(
+  http: FiefHttpSettings,
+  what: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+  record: FiefCallRecord,
 ): Promise<unknown> {
   let response: Response;
   let text: string | undefined;
@@ -35,6 +49,7 @@ export async function requestFiefJson(
       redirect: 'manual',
       signal: AbortSignal.timeout(http.timeout),
     });
+    record.status = response.status;
     // The body is read under the same timeout signal: a server that sends headers then stalls is caught too.
     text = await readBounded(response, MAX_FIEF_ANSWER_BYTES);
   } catch (error) {

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { importJWK, type JWK } from 'jose';
+import { importJWK, type CryptoKey, type JWK } from 'jose';
 
 /** One public key fit to verify RS256 signatures, in the two forms the verifiers use, built once. */
 export interface VerificationKey {

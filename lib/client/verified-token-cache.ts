@@ -1,3 +1,4 @@
+import { fiefCacheStats, type FiefCacheStats } from '../telemetry/index.js';
 import type { FiefAccessTokenInfo } from './types.js';
 
 interface Entry {
@@ -28,11 +29,17 @@ const ENTRY_OVERHEAD = 768;
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
+  /** Hits and misses for telemetry: plain increments, read only when an OpenTelemetry reader collects. */
+  private readonly stats: FiefCacheStats;
 
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
-  ) {}
+    /** The tenant counted under, when the module serves several. */
+    tenant?: string,
+  ) {
+    this.stats = fiefCacheStats('verified_token', tenant);
+  }
 
   /** Number of cached tokens. */
   get size(): number {
@@ -53,7 +60,16 @@ export class VerifiedTokenCache {
       return undefined;
     }
     entry.used = true;
+    this.stats.hits++;
     return entry.info;
+  }
+
+  /**
+   * Counts a lookup that found nothing and sent the token to verification. Counted by the verifier,
+   * not by {@link get}: a guard that reads the cache, then verifies, looks twice for one miss.
+   */
+  countMiss(): void {
+    this.stats.misses++;
   }
 
   /** Remembers a verified token until `expiresAt` (epoch ms) at the latest. */

@@ -5,7 +5,6 @@ import {
   Get,
   Header,
   Inject,
-  InternalServerErrorException,
   Logger,
   Query,
   Redirect,
@@ -21,10 +20,10 @@ import { FiefError, FiefIdTokenInvalid, FiefRequestError, FiefUnavailableError }
 import type { FiefTokenResponse, FiefUserInfo } from '../client/types.js';
 import { FIEF_PUBLIC_KEY } from '../fief.constants.js';
 import type { CookieRequest, CookieResponse } from './http-cookies.js';
-import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
+import { FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import { FiefCookieTooLargeError } from './login.errors.js';
-import type { FiefLoginClient } from './login-client.interface.js';
 import type { ResolvedFiefLoginOptions } from './login-options.interface.js';
+import { FiefLoginTenants, type FiefLoginScope } from './login-tenants.js';
 import { FiefLoginTransactions } from './login-transaction.service.js';
 import { sanitizeReturnTo } from './return-to.js';
 import { FiefSessionService, type FiefSession } from './session.service.js';
@@ -63,26 +62,25 @@ function redirect(url: string): HttpRedirectResponse {
  * @example
  * @Module({ controllers: [createFiefAuthController('auth')], providers: [...] })
  */
-export function createFiefAuthController(path = 'auth'): Type<unknown> {
+export function createFiefAuthController(path = 'auth', mount: { whenLoginOff?: 'error' | 'not-found' } = {}): Type<unknown> {
   @Controller(path)
   // These routes are how one gets a credential: a global FiefAuthGuard must let them through.
   @SetMetadata(FIEF_PUBLIC_KEY, true)
   class FiefAuthController {
     private readonly logger = new Logger('FiefAuth');
-    private readonly options: ResolvedFiefLoginOptions;
 
     constructor(
       @Inject(FIEF_LOGIN_OPTIONS) options: ResolvedFiefLoginOptions | null,
-      @Inject(FIEF_LOGIN_CLIENT) private readonly client: FiefLoginClient,
-      private readonly sessions: FiefSessionService,
-      private readonly transactions: FiefLoginTransactions,
+      // Each request's options, Fief client, sessions and transactions: its tenant's.
+      private readonly tenants: FiefLoginTenants,
     ) {
+      // Mounted by default (forRootAsync) with no `login` in the factory's result: the routes answer 404.
+      if (!options && mount.whenLoginOff === 'not-found') return;
       if (!options) {
         throw new FiefError(
           `The auth controller is mounted at /${path} but the login flow is not configured: give the \`login\` options (redirectUri, cookieSecret).`,
         );
       }
-      this.options = options;
     }
 
     /** Sends the browser to Fief's login page. */
@@ -91,20 +89,25 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
     @Redirect()
     async login(
       @Query('returnTo') returnTo: unknown,
+      @Req() request: CookieRequest,
       @Res({ passthrough: true }) response: CookieResponse,
     ): Promise<HttpRedirectResponse> {
-      const transaction = await this.transactions.begin(
+      const scope = await this.scope(request);
+      // Any returnTo is either a bounded, percent-encoded same-site path or the default: the
+      // transaction cookie stays under 4 KB and the final Location is valid on every adapter.
+      const transaction = await scope.transactions.begin(
+        request,
         response,
-        sanitizeReturnTo(returnTo, this.options.defaultReturnTo),
+        sanitizeReturnTo(returnTo, scope.options.defaultReturnTo),
       );
       try {
-        const url = await this.client.authUrl(this.options.redirectUri, {
+        const url = await scope.client.authUrl(scope.options.redirectUri, {
           state: transaction.state,
-          scope: this.options.scope,
-          codeChallenge: await this.client.getCodeChallenge(transaction.codeVerifier, 'S256'),
+          scope: scope.options.scope,
+          codeChallenge: await scope.client.getCodeChallenge(transaction.codeVerifier, 'S256'),
           codeChallengeMethod: 'S256',
           nonce: transaction.nonce,
-          ...(this.options.lang && { lang: this.options.lang }),
+          ...(scope.options.lang && { lang: scope.options.lang }),
         });
         return redirect(url);
       } catch (error) {
@@ -121,7 +124,8 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
       @Req() request: CookieRequest,
       @Res({ passthrough: true }) response: CookieResponse,
     ): Promise<HttpRedirectResponse> {
-      const transaction = await this.transactions.consume(request, response, query.state);
+      const scope = await this.scope(request);
+      const transaction = await scope.transactions.consume(request, response, query.state);
       if (query.error !== undefined) {
         throw new BadRequestException(describeFiefError(query.error, query.error_description));
       }
@@ -129,15 +133,23 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
       if (typeof query.code !== 'string' || query.code.length === 0) {
         throw new BadRequestException('The login callback has no authorization code. Start the login again.');
       }
+      // Checked before the code is spent: a Location the adapter cannot send would lose the login.
+      const returnTo = sanitizeReturnTo(transaction.returnTo, scope.options.defaultReturnTo);
 
       let tokens: FiefTokenResponse;
       try {
-        [tokens] = await this.client.authCallback(query.code, this.options.redirectUri, {
+        [tokens] = await scope.client.authCallback(query.code, scope.options.redirectUri, {
           codeVerifier: transaction.codeVerifier,
           nonce: transaction.nonce,
         });
       } catch (error) {
         if (error instanceof FiefRequestError && error.status < 500) {
+          if (/\binvalid_client\b/.test(error.detail)) {
+            this.logger.warn(
+              `Fief refused the client credentials (invalid_client) when exchanging a login code: check clientSecret ` +
+                `(and login.publicClient) against the Fief client. ${error.detail.slice(0, 200)}`,
+            );
+          }
           throw new BadRequestException(
             `Fief refused the authorization code (${error.status}: ${error.detail.slice(0, 200)}). Start the login again.`,
           );
@@ -149,25 +161,28 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
       }
 
       try {
-        await this.sessions.write(response, this.sessions.fromTokens(tokens));
+        await scope.sessions.write(response, scope.sessions.fromTokens(tokens));
       } catch (error) {
+        // Fief's tokens cannot be kept (too many permissions for a cookie): an upstream answer this
+        // app cannot use, so a 502 that says why, not a 500.
         if (error instanceof FiefCookieTooLargeError) {
           this.logger.error(error.message);
-          throw new InternalServerErrorException(error.message);
+          throw new BadGatewayException(error.message);
         }
         throw error;
       }
-      return redirect(transaction.returnTo);
+      return redirect(returnTo);
     }
 
     /** Ends the session here, then at Fief. */
     @Get('logout')
     @Header('Cache-Control', 'no-store')
     @Redirect()
-    async logout(@Res({ passthrough: true }) response: CookieResponse): Promise<HttpRedirectResponse> {
-      this.sessions.clear(response);
+    async logout(@Req() request: CookieRequest, @Res({ passthrough: true }) response: CookieResponse): Promise<HttpRedirectResponse> {
+      const scope = await this.scope(request);
+      scope.sessions.clear(response);
       try {
-        return redirect(await this.client.logoutUrl(this.options.postLogoutRedirectUri));
+        return redirect(await scope.client.logoutUrl(scope.options.postLogoutRedirectUri));
       } catch (error) {
         throw this.fiefFailure(error, 'build the logout URL', ServiceUnavailableException);
       }
@@ -180,22 +195,28 @@ export function createFiefAuthController(path = 'auth'): Type<unknown> {
       @Req() request: CookieRequest,
       @Res({ passthrough: true }) response: CookieResponse,
     ): Promise<FiefUserInfo> {
+      const scope = await this.scope(request);
       let session: FiefSession | undefined;
       try {
-        session = await this.sessions.authenticate(request, response);
+        session = await scope.sessions.authenticate(request, response);
       } catch (error) {
         throw this.fiefFailure(error, 'refresh the session', ServiceUnavailableException);
       }
       if (!session) throw new UnauthorizedException('Not logged in.');
       try {
-        return await this.client.userinfo(session.accessToken);
+        return await scope.client.userinfo(session.accessToken);
       } catch (error) {
         if (error instanceof FiefRequestError && (error.status === 401 || error.status === 403)) {
-          this.sessions.clear(response);
+          scope.sessions.clear(response);
           throw new UnauthorizedException('The session is no longer valid. Log in again.');
         }
         throw this.fiefFailure(error, 'fetch the user', ServiceUnavailableException);
       }
+    }
+
+    /** The tenant's options and services for this request (the module's own with one tenant). */
+    private scope(request: CookieRequest): Promise<FiefLoginScope> {
+      return this.tenants.forRequest(request);
     }
 
     /** Fief could not be used: a 502/503 with a clear message, never a bare 500. */

@@ -4,9 +4,11 @@ import { normalizeCookieSecrets } from './login-options.js';
 
 /**
  * What a sealed cookie is for. Each purpose derives its own keys, so a session cookie can never be
- * replayed as a login transaction cookie or the other way round.
+ * replayed as a login transaction cookie or the other way round. `session-refresh` seals a
+ * refreshed session left in the shared FiefStore for other instances: what a reader of the store
+ * finds there is no usable cookie.
  */
-export type CookiePurpose = 'session' | 'login-transaction';
+export type CookiePurpose = 'session' | 'login-transaction' | 'session-refresh';
 
 const HKDF_SALT = 'nestjs-fief cookie keys';
 const JWE_HEADER = { alg: 'dir', enc: 'A256GCM' } as const;

@@ -3,8 +3,9 @@ import { createFiefAuthController } from './auth.controller.js';
 import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
 import type { FiefLoginClient } from './login-client.interface.js';
 import type { FiefLoginOptions } from './login-options.interface.js';
-import { resolveFiefLoginOptions } from './login-options.js';
+import { loginClientCredentials, resolveFiefLoginOptions } from './login-options.js';
 import { FiefLoginRedirectFilter } from './login-redirect.filter.js';
+import { FiefLoginTenants } from './login-tenants.js';
 import { FiefLoginTransactions } from './login-transaction.service.js';
 import { FiefSessionService } from './session.service.js';
 
@@ -12,7 +13,7 @@ import { FiefSessionService } from './session.service.js';
  * The providers of the login flow besides its two tokens (`FIEF_LOGIN_OPTIONS`, the resolved
  * options, and `FIEF_LOGIN_CLIENT`): add them to a module to host the flow there.
  */
-export const FIEF_LOGIN_PROVIDERS: Provider[] = [FiefSessionService, FiefLoginTransactions, FiefLoginRedirectFilter];
+export const FIEF_LOGIN_PROVIDERS: Provider[] = [FiefSessionService, FiefLoginTransactions, FiefLoginTenants, FiefLoginRedirectFilter];
 
 /** Options of {@link FiefLoginModule.forRoot}. */
 export interface FiefLoginModuleOptions extends FiefLoginOptions {
@@ -38,7 +39,7 @@ export class FiefLoginModule {
   /** @throws FiefError at start-up when an option is wrong. */
   static forRoot(options: FiefLoginModuleOptions): DynamicModule {
     const { client, controller = true, ...loginOptions } = options;
-    const resolved = resolveFiefLoginOptions(loginOptions);
+    const resolved = resolveFiefLoginOptions(loginOptions, loginClientCredentials(client));
     return {
       module: FiefLoginModule,
       controllers: controller ? [createFiefAuthController(resolved.path)] : [],

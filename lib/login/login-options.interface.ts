@@ -58,6 +58,12 @@ export interface FiefLoginOptions {
   loginPath?: string;
   /** Language of Fief's login pages, e.g. `fr-FR`. */
   lang?: string;
+  /**
+   * The Fief client is public: it has no secret, and the code exchange relies on PKCE alone (always
+   * on). Without it, a login flow whose client has no `clientSecret` is refused at start-up.
+   * @default false
+   */
+  publicClient?: boolean;
 }
 
 /** {@link FiefLoginOptions} checked, with every default applied. */
@@ -77,5 +83,6 @@ export interface ResolvedFiefLoginOptions {
   refreshLeeway: number;
   defaultReturnTo: string;
   loginPath: string;
+  publicClient: boolean;
   lang?: string;
 }

@@ -12,3 +12,6 @@ export const MAX_COOKIE_BYTES = 4096;
 
 /** A login transaction lives at most this long, in seconds: Fief's authorization codes live 600 s too. */
 export const LOGIN_TRANSACTION_TTL = 600;
+
+/** Injection token of the tenant a login service belongs to, with several tenants (absent otherwise). */
+export const FIEF_LOGIN_TENANT = Symbol('FIEF:LOGIN_TENANT');

@@ -1,9 +1,15 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { FiefError, FiefIdTokenInvalid, FiefRequestError, FiefUnavailableError } from '../client/errors.js';
 import type { FiefTokenResponse } from '../client/types.js';
+import { FiefStoreUnavailableError } from '../store/fief-store.errors.js';
+import type { FiefStore } from '../store/fief-store.interface.js';
+import { FIEF_STORE } from '../store/fief-store.providers.js';
+import { InMemoryFiefStore } from '../store/in-memory-fief-store.js';
+import { runOnceShared } from '../store/shared-single-flight.js';
 import { CookieSealer } from './cookie-sealer.js';
 import { appendSetCookie, readCookie, type CookieRequest, type CookieResponse } from './http-cookies.js';
-import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS } from './login.constants.js';
+import { FIEF_LOGIN_CLIENT, FIEF_LOGIN_OPTIONS, FIEF_LOGIN_TENANT } from './login.constants.js';
 import type { FiefLoginClient } from './login-client.interface.js';
 import type { ResolvedFiefLoginOptions } from './login-options.interface.js';
 
@@ -23,6 +29,11 @@ export interface FiefSession {
 // Fief rotates refresh tokens, so a second refresh with the old one would end the session.
 const REFRESH_REUSE_MS = 30_000;
 const MAX_REMEMBERED_REFRESHES = 1000;
+// A refresh is a token request plus, at worst, discovery and JWKS fetches, each bounded by the
+// client's timeout (5 s by default): a lock held longer belongs to an instance that died.
+const SHARED_REFRESH_LOCK_MS = 20_000;
+/** What a shared refresh leaves for the other instances when Fief refused it (the session ends). */
+const ENDED = 'ended';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 
@@ -43,6 +54,8 @@ export class FiefSessionService {
   private readonly sealer?: CookieSealer;
   private readonly refreshing = new Map<string, Promise<FiefSession | undefined>>();
   private readonly recentRefreshes = new Map<string, { session: FiefSession | undefined; until: number }>();
+  private readonly shared?: { store: FiefStore; sealer: CookieSealer };
+  private lastStoreWarning = Number.NEGATIVE_INFINITY;
 
   /**
    * @param options `null` when the app has not configured the login flow: the service then reads
@@ -51,8 +64,16 @@ export class FiefSessionService {
   constructor(
     @Inject(FIEF_LOGIN_OPTIONS) private readonly loginOptions: ResolvedFiefLoginOptions | null,
     @Inject(FIEF_LOGIN_CLIENT) private readonly client: FiefLoginClient,
+    /** FiefModule's `store`: a shared one makes a refresh single-flight across instances too. */
+    @Optional() @Inject(FIEF_STORE) store?: FiefStore,
+    /** With several tenants, the tenant whose sessions these are: sealed into each cookie and checked on read. */
+    @Optional() @Inject(FIEF_LOGIN_TENANT) readonly tenant?: string,
   ) {
     if (loginOptions) this.sealer = new CookieSealer(loginOptions.cookieSecrets, 'session');
+    // The in-memory store adds nothing to the per-instance single flight below.
+    if (loginOptions && store && !(store instanceof InMemoryFiefStore)) {
+      this.shared = { store, sealer: new CookieSealer(loginOptions.cookieSecrets, 'session-refresh') };
+    }
   }
 
   /** Whether the login flow is configured (`login` options given). */
@@ -81,11 +102,9 @@ export class FiefSessionService {
   async read(request: CookieRequest): Promise<FiefSession | undefined> {
     if (!this.sealer) return undefined;
     const claims = await this.sealer.unseal(readCookie(request, this.options.sessionCookieName));
-    if (!claims) return undefined;
-    const { at, ate, rt, exp } = claims;
-    if (typeof at !== 'string' || typeof ate !== 'number' || typeof exp !== 'number') return undefined;
-    if (rt !== undefined && typeof rt !== 'string') return undefined;
-    return { accessToken: at, accessTokenExpiresAt: ate, expiresAt: exp, ...(rt !== undefined && { refreshToken: rt }) };
+    // Another tenant's session is no session here (and a one-tenant cookie carries no tenant).
+    if (claims?.tn !== this.tenant) return undefined;
+    return sessionOf(claims);
   }
 
   /**
@@ -110,10 +129,7 @@ export class FiefSessionService {
    */
   async write(response: CookieResponse, session: FiefSession): Promise<void> {
     const options = this.options; // throws when the login flow is not configured
-    const value = await this.sealer!.seal(
-      { at: session.accessToken, ate: session.accessTokenExpiresAt, ...(session.refreshToken && { rt: session.refreshToken }) },
-      session.expiresAt,
-    );
+    const value = await this.sealer!.seal(claimsOf(session, this.tenant), session.expiresAt);
     appendSetCookie(response, {
       name: options.sessionCookieName,
       value,
@@ -191,10 +207,49 @@ export class FiefSessionService {
     if (recent && recent.until > Date.now()) return Promise.resolve(recent.session);
     let pending = this.refreshing.get(refreshToken);
     if (!pending) {
-      pending = this.refresh(session).finally(() => this.refreshing.delete(refreshToken));
+      pending = (this.shared ? this.refreshShared(session, this.shared) : this.refresh(session)).finally(() =>
+        this.refreshing.delete(refreshToken),
+      );
       this.refreshing.set(refreshToken, pending);
     }
     return pending;
+  }
+
+  /**
+   * The refresh, once across every instance sharing the store: the first takes a lock, refreshes
+   * and leaves the sealed result for the others. A store that is down falls back to this
+   * instance's single flight (two instances may then both refresh; Fief's rotation ends one of them).
+   */
+  private async refreshShared(session: FiefSession, shared: { store: FiefStore; sealer: CookieSealer }): Promise<FiefSession | undefined> {
+    const key = `session:refresh:${createHash('sha256').update(session.refreshToken as string).digest('base64url')}`;
+    let result: string;
+    try {
+      result = await runOnceShared(
+        shared.store,
+        key,
+        async () => {
+          const refreshed = await this.refresh(session);
+          return refreshed ? shared.sealer.seal(claimsOf(refreshed), refreshed.expiresAt) : ENDED;
+        },
+        { lockTtl: SHARED_REFRESH_LOCK_MS, resultTtl: REFRESH_REUSE_MS, onStoreError: (error) => this.warnStore(error) },
+      );
+    } catch (error) {
+      if (!(error instanceof FiefStoreUnavailableError)) throw error;
+      this.warnStore(error);
+      return this.refresh(session);
+    }
+    if (result === ENDED) return undefined;
+    const refreshed = sessionOf(await shared.sealer.unseal(result));
+    // Sealed by an instance with other cookie secrets: this one cannot use it, and must not refresh again.
+    if (!refreshed) throw new FiefUnavailableError('A session refreshed by another instance cannot be opened here (do all instances share cookieSecret?)');
+    return { ...refreshed, expiresAt: Math.min(refreshed.expiresAt, session.expiresAt) };
+  }
+
+  private warnStore(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastStoreWarning < 10_000) return;
+    this.lastStoreWarning = now;
+    this.logger.warn(`The FiefStore failed; session refreshes are single-flight per instance meanwhile: ${(error as Error)?.message}`);
   }
 
   private async refresh(session: FiefSession): Promise<FiefSession | undefined> {
@@ -224,4 +279,22 @@ export class FiefSessionService {
     }
     this.recentRefreshes.set(refreshToken, { session, until: nowMs + REFRESH_REUSE_MS });
   }
+}
+
+function claimsOf(session: FiefSession, tenant?: string): Record<string, unknown> {
+  return {
+    at: session.accessToken,
+    ate: session.accessTokenExpiresAt,
+    ...(session.refreshToken && { rt: session.refreshToken }),
+    ...(tenant !== undefined && { tn: tenant }),
+  };
+}
+
+/** The claims of a sealed session (the cookie, or a shared refresh's result) as a session, if well formed. */
+function sessionOf(claims: Record<string, unknown> | undefined): FiefSession | undefined {
+  if (!claims) return undefined;
+  const { at, ate, rt, exp } = claims;
+  if (typeof at !== 'string' || typeof ate !== 'number' || typeof exp !== 'number') return undefined;
+  if (rt !== undefined && typeof rt !== 'string') return undefined;
+  return { accessToken: at, accessTokenExpiresAt: ate, expiresAt: exp, ...(rt !== undefined && { refreshToken: rt }) };
 }

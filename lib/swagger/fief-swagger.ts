@@ -1,7 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
-import type { DocumentBuilder, OpenAPIObject, SwaggerDocumentOptions } from '@nestjs/swagger';
+// Types of the implementation only: the declarations of this file must not name the optional peer
+// (an app without @nestjs/swagger type-checks with skipLibCheck: false), hence the structural types below.
+import type { OpenAPIObject, SecuritySchemeObject as SwaggerSecurityScheme, SwaggerDocumentOptions } from '@nestjs/swagger';
 import { FiefAuthGuard } from '../auth/fief-auth.guard.js';
 import { resolveRoutePolicy, type FiefRoutePolicy } from '../auth/route-policy.js';
 import { importOptionalPeer } from '../transports/optional-peer.js';
@@ -24,11 +26,32 @@ export interface FiefSwaggerOptions {
    * 401, and 403 with what the route requires when it requires something. @default true
    */
   refusalResponses?: boolean;
-  /** Passed to `SwaggerModule.createDocument`. */
-  documentOptions?: SwaggerDocumentOptions;
+  /** `SwaggerDocumentOptions` passed to `SwaggerModule.createDocument`. */
+  documentOptions?: object;
 }
 
-type SecuritySchemeObject = Parameters<DocumentBuilder['addSecurity']>[1];
+/** An OpenAPI security scheme, as `DocumentBuilder.addSecurity` takes it. */
+interface SecuritySchemeObject {
+  type: 'apiKey' | 'http' | 'oauth2' | 'openIdConnect';
+  description?: string;
+  name?: string;
+  in?: string;
+  scheme?: string;
+  bearerFormat?: string;
+  flows?: object;
+  openIdConnectUrl?: string;
+}
+
+/** What `DocumentBuilder.build()` returns: an OpenAPI document without its paths. */
+export interface FiefOpenAPIConfig {
+  openapi: string;
+  info: object;
+}
+
+/** The paths that {@link createFiefSwaggerDocument} adds to the config it is given. */
+export interface FiefOpenAPIPaths {
+  paths: Record<string, any>;
+}
 
 interface FiefRoute {
   handler: Function;
@@ -112,11 +135,11 @@ function addRefusalResponses(operation: { responses?: Record<string, unknown> },
  * const config = new DocumentBuilder().setTitle('Castles').build();
  * SwaggerModule.setup('docs', app, await createFiefSwaggerDocument(app, config));
  */
-export async function createFiefSwaggerDocument(
+export async function createFiefSwaggerDocument<Config extends FiefOpenAPIConfig>(
   app: INestApplication,
-  config: Omit<OpenAPIObject, 'paths'>,
+  config: Config,
   options: FiefSwaggerOptions = {},
-): Promise<OpenAPIObject> {
+): Promise<Config & FiefOpenAPIPaths> {
   const { SwaggerModule } = await importOptionalPeer<typeof import('@nestjs/swagger')>('@nestjs/swagger', 'createFiefSwaggerDocument');
   const schemeName = options.securitySchemeName ?? 'fief';
   const routes = collectRoutes(app, options);
@@ -130,7 +153,7 @@ export async function createFiefSwaggerDocument(
   });
   let document: OpenAPIObject;
   try {
-    document = SwaggerModule.createDocument(app, config, options.documentOptions);
+    document = SwaggerModule.createDocument(app, config as Omit<OpenAPIObject, 'paths'>, options.documentOptions as SwaggerDocumentOptions);
   } finally {
     for (const [handler, original] of originals) {
       if (original === undefined) Reflect.deleteMetadata(API_EXTENSION, handler);
@@ -140,7 +163,7 @@ export async function createFiefSwaggerDocument(
   document.components ??= {};
   document.components.securitySchemes = {
     ...document.components.securitySchemes,
-    [schemeName]: options.securityScheme ?? {
+    [schemeName]: (options.securityScheme as SwaggerSecurityScheme | undefined) ?? {
       type: 'http',
       scheme: 'bearer',
       bearerFormat: 'JWT',
@@ -164,5 +187,5 @@ export async function createFiefSwaggerDocument(
       }
     }
   }
-  return document;
+  return document as unknown as Config & FiefOpenAPIPaths;
 }

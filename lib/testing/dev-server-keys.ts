@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type webcrypto } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 
 /** One RS256 signing key of a tenant, kept both as CryptoKeys (to sign and verify fast) and as JWKs (for oidc-provider). */
 export interface SigningKey {
   kid: string;
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
+  // node:crypto's type, not the DOM's: an app compiled without lib "DOM" must still read these declarations.
+  privateKey: webcrypto.CryptoKey;
+  publicKey: webcrypto.CryptoKey;
   publicJwk: JWK;
   privateJwk: JWK;
 }

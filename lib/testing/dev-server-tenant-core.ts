@@ -29,7 +29,8 @@ const LOCAL_REDIRECT = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//;
 export interface DevServerLink {
   options: FiefDevServerOptions;
   base?: string;
-  ProviderClass?: typeof Provider;
+  /** oidc-provider's class once loaded; typed loosely so that the published declarations never name the optional peer. */
+  ProviderClass?: new (...args: never[]) => unknown;
   webhooks: DevWebhooks;
   /** Webhooks that receive every tenant's events (Fief's webhooks belong to the workspace). */
   serverWebhooks: FiefDevWebhook[];
@@ -148,7 +149,7 @@ export class DevTenantCore {
 
   /** The provider signs with the keys it was built with, so a key rotation builds a new one on the same storage. */
   private setProvider() {
-    this.provider = createDevProvider(this.link.ProviderClass!, {
+    this.provider = createDevProvider(this.link.ProviderClass as typeof Provider, {
       issuer: this.issuer,
       prefix: this.prefix,
       keys: this.keys,

@@ -74,6 +74,8 @@ export interface FiefDevServerOptions extends FiefDevTenantOptions {
   webhookTimeout?: number;
   /** Attempts of one webhook delivery (Fief retries a failed one). @default 3 */
   webhookAttempts?: number;
+  /** Wait before the first retry, in milliseconds; it doubles for each further one. @default 100 */
+  webhookRetryDelay?: number;
 }
 
 /** The endpoints whose requests are counted and which can be made to fail. */

@@ -68,8 +68,13 @@ export class DevUsers {
     const { fields, permissions, ...rest } = structuredClone(update);
     Object.assign(user, rest);
     if (fields) user.fields = { ...user.fields, ...fields };
-    if (permissions) user.permissions = [...new Set(permissions)];
-    this.touched(user, 'user.updated');
+    if (fields || Object.keys(rest).length > 0) this.touched(user, 'user.updated');
+    // Fief tells permission changes as user_permission events, one per permission, not as user.updated.
+    if (permissions) {
+      const wanted = new Set(permissions);
+      for (const codename of user.permissions ?? []) if (!wanted.has(codename)) this.revoke(user.id!, codename);
+      for (const codename of wanted) this.grant(user.id!, codename);
+    }
     return user;
   }
 

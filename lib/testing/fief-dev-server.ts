@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { checkSlug, checkWebhook } from './dev-server-checks.js';
+import { checkSlug } from './dev-server-checks.js';
 import { sendJson } from './dev-server-http.js';
 import { DevTenantCore, type DevServerLink } from './dev-server-tenant-core.js';
 import { DevWebhooks, type FiefDevWebhookDelivery } from './dev-server-webhooks.js';
@@ -28,18 +28,20 @@ export type { FiefDevClient, FiefDevEndpoint, FiefDevFault, FiefDevLoginResult, 
 export class FiefDevServer extends FiefDevTenant {
   private readonly shared: DevServerLink;
   private readonly tenants = new Map<string, DevTenantCore>();
+  private readonly handles = new Map<string, FiefDevTenant>();
   private readonly sockets = new Set<Socket>();
   private server?: Server;
   private starting?: Promise<string>;
 
   constructor(options: FiefDevServerOptions = {}) {
-    const { webhookTimeout = 5000, webhookAttempts = 3 } = options;
+    const { webhookTimeout = 5000, webhookAttempts = 3, webhookRetryDelay = 100 } = options;
     if (!(Number.isInteger(webhookTimeout) && webhookTimeout > 0)) throw new Error('FiefDevServer: webhookTimeout must be a positive number of milliseconds');
     if (!(Number.isInteger(webhookAttempts) && webhookAttempts >= 1)) throw new Error('FiefDevServer: webhookAttempts must be an integer ≥ 1');
+    if (!(Number.isInteger(webhookRetryDelay) && webhookRetryDelay >= 0)) throw new Error('FiefDevServer: webhookRetryDelay must be a number of milliseconds ≥ 0');
     const serverWebhooks = [...(options.webhooks ?? [])];
     const shared: DevServerLink = {
       options,
-      webhooks: new DevWebhooks({ timeout: webhookTimeout, attempts: webhookAttempts, retryDelay: 100 }),
+      webhooks: new DevWebhooks({ timeout: webhookTimeout, attempts: webhookAttempts, retryDelay: webhookRetryDelay }),
       serverWebhooks,
     };
     super(new DevTenantCore(undefined, options, shared));
@@ -105,9 +107,9 @@ export class FiefDevServer extends FiefDevTenant {
    */
   tenant(slug?: string): FiefDevTenant {
     if (slug === undefined) return this;
-    const core = this.tenants.get(slug);
-    if (!core) throw new Error(`FiefDevServer has no tenant ${JSON.stringify(slug)} (tenants: ${[...this.tenants.keys()].join(', ') || 'none'})`);
-    return new FiefDevTenant(core);
+    const handle = this.handles.get(slug);
+    if (!handle) throw new Error(`FiefDevServer has no tenant ${JSON.stringify(slug)} (tenants: ${[...this.tenants.keys()].join(', ') || 'none'})`);
+    return handle;
   }
 
   /** Slugs of the tenants served beside the default one. */
@@ -119,7 +121,7 @@ export class FiefDevServer extends FiefDevTenant {
   async addTenant(slug: string, options: FiefDevTenantOptions = {}): Promise<FiefDevTenant> {
     const core = this.addTenantCore(slug, options);
     if (this.server) await core.activate();
-    return new FiefDevTenant(core);
+    return this.tenant(slug);
   }
 
   /** Every webhook delivery so far, of every tenant, oldest first. */
@@ -134,7 +136,6 @@ export class FiefDevServer extends FiefDevTenant {
 
   /** Adds a receiver of every tenant's webhooks (as Fief's webhooks belong to the workspace). */
   override addWebhook(webhook: FiefDevWebhook): void {
-    checkWebhook(webhook, 'FiefDevServer.addWebhook');
     super.addWebhook(webhook);
   }
 
@@ -147,6 +148,7 @@ export class FiefDevServer extends FiefDevTenant {
     if (this.tenants.has(slug)) throw new Error(`FiefDevServer: tenant ${slug} is configured twice`);
     const core = new DevTenantCore(slug, options ?? {}, this.shared);
     this.tenants.set(slug, core);
+    this.handles.set(slug, new FiefDevTenant(core));
     return core;
   }
 

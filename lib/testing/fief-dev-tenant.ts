@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import type { JWK, JWTPayload } from 'jose';
 import { checkWebhook } from './dev-server-checks.js';
 import { signWith } from './dev-server-keys.js';
@@ -98,7 +99,7 @@ export class FiefDevTenant {
   }
 
   /** The key that signs from now on (private), to forge tokens with exact claims in tests. */
-  get signingKey(): { kid: string; privateKey: CryptoKey; publicJwk: JWK } {
+  get signingKey(): { kid: string; privateKey: webcrypto.CryptoKey; publicJwk: JWK } {
     const key = this.core.keys[0];
     if (!key) throw new Error('FiefDevServer is not started: call start() first');
     return { kid: key.kid, privateKey: key.privateKey, publicJwk: key.publicJwk };
@@ -114,7 +115,11 @@ export class FiefDevTenant {
     return this.core.users.find(emailOrId);
   }
 
-  /** Changes a user in place (`fields` are merged) and sends `user.updated`; throws for an unknown user. */
+  /**
+   * Changes a user in place (`fields` are merged) and sends `user.updated`; a new `permissions` list
+   * sends `user_permission.deleted` / `.created` for each permission removed / added, as Fief does.
+   * Throws for an unknown user.
+   */
   updateUser(emailOrId: string, update: FiefDevUserUpdate): FiefDevUser {
     return this.core.users.update(emailOrId, update);
   }

@@ -20,3 +20,12 @@ export {
 } from './dev-server-types.js';
 export type { FiefDevUserUpdate } from './dev-server-users.js';
 export { signWebhook, type FiefDevWebhookAttempt, type FiefDevWebhookDelivery } from './dev-server-webhooks.js';
+export { FiefTestAgent, type FiefTestRequest, type FiefTestResponse } from './fief-test-agent.js';
+export { finishAppLogin, type FiefAppLoginOptions, type FiefAppLoginResult, type FiefTestTarget } from './app-login.js';
+export {
+  createFiefTestingApp,
+  type FiefLoginAsOptions,
+  type FiefTestingApp,
+  type FiefTestingAppOptions,
+  type FiefTestingSettings,
+} from './fief-testing-app.js';

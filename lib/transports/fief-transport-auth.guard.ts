@@ -87,16 +87,16 @@ export class FiefTransportAuthGuard extends FiefAuthGuard {
     return getTransportRequest(context);
   }
 
-  protected override extractCredential(context: ExecutionContext, request: Record<string, any>) {
+  protected override extractCredential(context: ExecutionContext, request: Record<string, any>): unknown {
     const type = context.getType<string>();
     // The base guard keeps HTTP (and its session cookie) and whatever the tokenExtractors option configures.
-    const fallback = this.fief.options.tokenExtractors[type] ? undefined : FIEF_TRANSPORT_EXTRACTORS[type];
+    const fallback = this.fief.sharedOptions.tokenExtractors[type] ? undefined : FIEF_TRANSPORT_EXTRACTORS[type];
     return fallback ? fallback.extract(request, context) : super.extractCredential(context, request);
   }
 
   /** On ws / rpc without `exceptionFactory`: the transport's own exception carrying a {@link FiefTransportError}. */
   protected override createException(context: ExecutionContext, failure: FiefAuthFailure): Error {
-    if (this.fief.options.exceptionFactory) return super.createException(context, failure);
+    if (this.fief.sharedOptions.exceptionFactory) return super.createException(context, failure);
     const transportError: FiefTransportError = { status: 'error', statusCode: failure.status, message: failure.description };
     if (failure.error) transportError.error = failure.error;
     if (failure.retryAfter) transportError.retryAfter = failure.retryAfter;

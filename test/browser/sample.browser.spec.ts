@@ -58,7 +58,7 @@ describe('the sample in headless Chromium', () => {
     await dev?.stop();
   });
 
-  it('login → protected page → 403 page → logout', async () => {
+  it('login → protected page → a page anne may open → logout → guest gets a 403 page with a way back', async () => {
     await page.goto(appURL);
     await expect(page.locator('#login').count()).resolves.toBe(1);
     await shot('01-home-logged-out');
@@ -81,9 +81,11 @@ describe('the sample in headless Chromium', () => {
     await expect(page.locator('h1').textContent()).resolves.toBe('Castles');
     await shot('04-protected-page');
 
-    const forbidden = await page.goto(`${appURL}/pages/castles/demolish`);
-    expect(forbidden?.status()).toBe(403);
-    await shot('05-forbidden');
+    // anne has castles:create: the page that needs it opens for her.
+    await page.click('text=Build a castle');
+    await page.waitForURL(`${appURL}/pages/castles/build`);
+    await expect(page.locator('#builder').textContent()).resolves.toBe('anne@bretagne.duchy may build castles here.');
+    await shot('05-permitted-page');
 
     await page.goto(appURL);
     await page.click('#logout');
@@ -98,5 +100,20 @@ describe('the sample in headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in as guest@example.com' }).click();
     await page.waitForURL(`${appURL}/pages/castles`);
     await expect(page.locator('h1').textContent()).resolves.toBe('Castles');
+
+    // guest only reads castles: a 403, as a page a person can read, with a way back.
+    const forbidden = await page.goto(`${appURL}/pages/castles/build`);
+    expect(forbidden?.status()).toBe(403);
+    expect(forbidden?.headers()['content-type']).toMatch(/^text\/html/);
+    expect(forbidden?.headers()['www-authenticate']).toContain('error="insufficient_scope"');
+    await expect(page.locator('h1').textContent()).resolves.toBe('You may not open this page');
+    await shot('07-forbidden-page');
+    await expect(page.locator('#home').getAttribute('href')).resolves.toBe('/');
+    // "Log in as someone else" goes through Fief and lands back on the page, now as anne.
+    await page.click('#retry');
+    await page.waitForURL(`${dev.baseURL}/**`);
+    await page.getByRole('button', { name: 'Sign in as anne@bretagne.duchy' }).click();
+    await page.waitForURL(`${appURL}/pages/castles/build`);
+    await expect(page.locator('#builder').textContent()).resolves.toBe('anne@bretagne.duchy may build castles here.');
   }, 60_000);
 });

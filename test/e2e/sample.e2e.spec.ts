@@ -31,7 +31,8 @@ describe.each(ADAPTERS)('the sample castles API on %s', (adapter) => {
   const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   it('keeps /health public and everything else behind the global guard', async () => {
-    expect((await request(server).get('/health')).body).toEqual({ status: 'ok' });
+    expect((await request(server).get('/health')).body).toMatchObject({ status: 'ok', info: { fief: { status: 'up' } } });
+    expect((await request(server).get('/health/live')).body).toEqual({ status: 'ok' });
     const refused = await request(server).get('/castles');
     expect(refused.status).toBe(401);
     expect(refused.headers['www-authenticate']).toBe('Bearer realm="castles"');

@@ -18,6 +18,7 @@ describe('resolveFiefLoginOptions', () => {
       refresh: true,
       sessionCookieName: 'fief_session',
       transactionCookieName: 'fief_login',
+      publicClient: false,
       secureCookies: true,
       sessionMaxAge: 2592000,
       refreshLeeway: 30,

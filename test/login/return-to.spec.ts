@@ -44,6 +44,23 @@ describe('sanitizeReturnTo', () => {
     expect(sanitizeReturnTo(value)).toBe('/');
   });
 
+  it.each([
+    ['/château', '/ch%C3%A2teau'],
+    ['/castles?q="fort la latte"', '/castles?q=%22fort%20la%20latte%22'],
+    ['/a b#<top>', '/a%20b#%3Ctop%3E'],
+    ['/\u{1F3F0}', '/%F0%9F%8F%B0'],
+  ])('percent-encodes %j as a browser would send it', (path, encoded) => {
+    expect(sanitizeReturnTo(path)).toBe(encoded);
+  });
+
+  it('bounds the encoded size, not the length: 1 KB once percent-encoded', () => {
+    expect(sanitizeReturnTo(`/${'a'.repeat(1023)}`)).toBe(`/${'a'.repeat(1023)}`);
+    expect(sanitizeReturnTo(`/${'a'.repeat(1024)}`)).toBe('/');
+    expect(sanitizeReturnTo(`/${'é'.repeat(170)}`)).toBe(`/${'%C3%A9'.repeat(170)}`);
+    expect(sanitizeReturnTo(`/${'é'.repeat(171)}`)).toBe('/');
+    expect(sanitizeReturnTo(`/${'"'.repeat(400)}`)).toBe('/');
+  });
+
   it('refuses non-strings and uses the given fallback', () => {
     for (const value of [undefined, null, 42, ['/x'], { toString: () => '/x' }]) {
       expect(sanitizeReturnTo(value, '/home')).toBe('/home');
@@ -61,6 +78,8 @@ describe('sanitizeReturnTo', () => {
         expect(result.startsWith('/')).toBe(true);
         expect(result.startsWith('//')).toBe(false);
         expect(result).not.toMatch(/[\\\u0000-\u001f]/);
+        expect(result).toMatch(/^[\x21-\x7e]+$/);
+        expect(result.length).toBeLessThanOrEqual(1024);
       }),
       { numRuns: 2000 },
     );

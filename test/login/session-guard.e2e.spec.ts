@@ -75,7 +75,7 @@ describe.each(['express', 'fastify'] as const)('FiefAuthGuard with the session c
   it('lets the auth routes through the global guard, and logs in', async () => {
     const { callback, cookies } = await logIn(server, dev, { returnTo: '/castles' });
     expect(callback.headers.location).toBe('/castles');
-    expect(Object.keys(cookies)).toEqual(['fief_session']);
+    expect(Object.keys(cookies).sort()).toEqual(['fief_login_next', 'fief_session']);
   });
 
   it('authenticates page requests with the session cookie, and enforces permissions on it', async () => {
@@ -90,11 +90,20 @@ describe.each(['express', 'fastify'] as const)('FiefAuthGuard with the session c
     expect(forbidden.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
   });
 
-  it('prefers a bearer header to the cookie, so API clients work in a logged-in browser too', async () => {
+  it('prefers a bearer header to a cookie of the same user, so API clients work in a logged-in browser too', async () => {
+    const anne = (await logIn(server, dev, { email: ANNE })).cookies;
+    const anneToken = await dev.issueAccessToken({ user: ANNE, claims: { jti: 'header-of-anne' } });
+    const res = await request(server).get('/castles/new').set('Cookie', cookieHeader(anne)).set('Authorization', `Bearer ${anneToken}`);
+    expect(res.status).toBe(200);
+  });
+
+  // Issue 10 §3: this was a 200 (the header silently won); two users in one request are now refused.
+  it('refuses a bearer header and a session cookie of different users with 400 invalid_request', async () => {
     const guest = (await logIn(server, dev, { email: GUEST })).cookies;
     const anneToken = await dev.issueAccessToken({ user: ANNE });
     const res = await request(server).get('/castles/new').set('Cookie', cookieHeader(guest)).set('Authorization', `Bearer ${anneToken}`);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(400);
+    expect(res.headers['www-authenticate']).toContain('error="invalid_request"');
   });
 
   it('answers a logged-out page load with a redirect to login, and an API call with a 401 challenge', async () => {

@@ -5,13 +5,10 @@
  */
 import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const root = resolve(import.meta.dirname, '../..');
-const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
-const locked = (name: string) => `${name}@${lock.packages[`node_modules/${name}`].version}`;
+import { join } from 'node:path';
+import { buildAndPack, locked } from './packed.js';
 
 const appSource = `
 import 'reflect-metadata';
@@ -60,19 +57,11 @@ describe('the npm pack tarball in a fresh app', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('installs, boots and guards routes', () => {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe' });
-    const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], {
-      cwd: root,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-      .trim()
-      .split('\n')
-      .pop()!;
+    const tarball = buildAndPack(dir);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }));
     const peers = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/passport', 'passport',
-      'reflect-metadata', 'rxjs', 'oidc-provider'].map(locked);
-    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball), ...peers], {
+      'reflect-metadata', 'rxjs', 'oidc-provider'].map((name) => `${name}@${locked(name)}`);
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...peers], {
       cwd: dir,
       stdio: 'pipe',
     });

@@ -165,3 +165,16 @@ describe('createFiefSwaggerDocument with FiefModule globalGuard', () => {
     expect(security(document, 'get', '/api/mixed/own')).toEqual([{ other: [] }]);
   });
 });
+
+describe('createFiefSwaggerDocument with several tenants', () => {
+  it('documents the same security as with one tenant (the guards and decorators do not change)', async () => {
+    const tenants = {
+      acme: { baseURL: 'http://127.0.0.1:9/acme', clientId: 'acme' },
+      globex: { baseURL: 'http://127.0.0.1:9/globex', clientId: 'globex' },
+    };
+    const one = await documentOf({ imports: [FiefModule.forRoot(fief)], controllers: [CastlesController, MixedController] });
+    const several = await documentOf({ imports: [FiefModule.forRoot({ tenants })], controllers: [CastlesController, MixedController] });
+    expect(several.paths).toEqual(one.paths);
+    expect(security(several, 'get', '/api/castles')).toEqual(BEARER);
+  });
+});

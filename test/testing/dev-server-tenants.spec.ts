@@ -62,6 +62,7 @@ describe('FiefDevServer with several tenants', () => {
   it('serves each tenant under its slug with its own issuer and endpoints, the default one at the root', async () => {
     expect(dev.tenantSlugs).toEqual(['acme', 'globex']);
     expect(dev.tenant()).toBe(dev);
+    expect(dev.tenant('acme')).toBe(acme);
     expect(acme.baseURL).toBe(`${base}/acme`);
     expect(acme.issuer).toBe(`${base}/acme`);
     expect(dev.issuer).toBe(base);

@@ -131,6 +131,17 @@ describe('FiefDevServer webhooks', () => {
     expect(() => dev.updateUser(anne.id!, { isActive: false })).toThrow(/no user/);
   });
 
+  it('tells a new permission list as one user_permission event per permission, not as user.updated', async () => {
+    await start();
+    dev.updateUser('guest@example.com', { permissions: ['castles:create', 'castles:create'] });
+    await dev.flushWebhooks();
+    expect(receiver.events().map((event) => [event.type, event.data.permission?.codename])).toEqual([
+      ['user_permission.deleted', 'castles:read'],
+      ['user_permission.created', 'castles:create'],
+    ]);
+    expect(dev.findUser('guest@example.com')!.permissions).toEqual(['castles:create']);
+  });
+
   it("sends user.updated when the user API changes the profile, the password or the verified email, not for a pending change", async () => {
     await start();
     const token = await dev.issueAccessToken({ user: 'guest@example.com', acr: '1' });
@@ -169,6 +180,28 @@ describe('FiefDevServer webhooks', () => {
     expect(receiver.received).toHaveLength(3);
     expect(lost).toMatchObject({ ok: false, settled: true });
     expect(lost.attempts.map((attempt) => attempt.status)).toEqual([500, 500, 500]);
+  });
+
+  it('signs a retry with a fresh timestamp, after the configured delay', async () => {
+    await start({ webhookAttempts: 2, webhookRetryDelay: 1100 });
+    receiver.answer = (_request, index) => (index === 0 ? 500 : 200);
+    dev.addUser({ email: 'later@example.com' });
+    const [delivery] = await dev.flushWebhooks();
+    const [first, second] = receiver.received;
+    expectSignedByFief(first);
+    expectSignedByFief(second);
+    expect(Number(second.headers['x-fief-webhook-timestamp'])).toBeGreaterThan(Number(first.headers['x-fief-webhook-timestamp']));
+    expect(second.headers['x-fief-webhook-signature']).not.toBe(first.headers['x-fief-webhook-signature']);
+    expect(delivery.attempts.map((attempt) => attempt.status)).toEqual([500, 200]);
+  });
+
+  it.each([
+    ['webhookTimeout', { webhookTimeout: 0 }],
+    ['webhookAttempts', { webhookAttempts: 0 }],
+    ['webhookRetryDelay', { webhookRetryDelay: -1 }],
+    ['webhooks', { webhooks: [{ url: 'not a url', secret: 's' }] }],
+  ])('refuses a bad %s at construction', (name, options) => {
+    expect(() => new FiefDevServer(options)).toThrow(new RegExp(name === 'webhooks' ? 'webhook url' : name));
   });
 
   it('follows no redirect, and gives up on a receiver that does not answer within the timeout', async () => {
