@@ -5,11 +5,13 @@ import {
   checkAuthorizedParty,
   checkRegisteredClaims,
   expectedIssuer,
+  fitKeys,
   verificationKeys,
   type Claims,
   type TokenVerificationContext,
 } from './token-checks.js';
-import { ACCESS_TOKEN_TYPES, CLAIMS_SET_INVALID_MESSAGE, decodeJsonObject, parseCompactJws, unverifiedIssuedAt } from './token-header.js';
+import type { VerificationKey } from './signing-keys.js';
+import { ACCESS_TOKEN_TYPES, CLAIMS_SET_INVALID_MESSAGE, decodeJsonObject, parseCompactJws, unverifiedIssuedAt, type CompactJws } from './token-header.js';
 import { FiefACR, type FiefAccessTokenInfo } from './types.js';
 
 /** Claims only ID tokens carry: an access token with one of them is an ID token in disguise. */
@@ -23,36 +25,56 @@ const refuse = (reason: string) => new FiefAccessTokenInvalid(`Access token refu
  *
  * The signature is checked with node:crypto's one-shot verify and a `KeyObject` built once per key
  * (issue 14); the claims to jose's rules by {@link checkRegisteredClaims}. The token is split once
- * and each segment decoded once.
+ * and each segment decoded once; a warm miss allocates no promise.
  */
 export class AccessTokenVerifier {
   constructor(private readonly context: TokenVerificationContext) {}
 
   /**
+   * On a warm miss (issuer and the kid's keys cached, `sync` signature mode) this runs to the end
+   * without an await and returns the info itself; otherwise a promise of it. Refusals found before
+   * any await are thrown synchronously.
+   *
    * @returns what the token grants, frozen.
    * @throws FiefAccessTokenExpired, FiefAccessTokenInvalid, FiefUnavailableError.
    */
-  async verify(accessToken: string): Promise<FiefAccessTokenInfo> {
-    const context = this.context;
+  verify(accessToken: string): FiefAccessTokenInfo | Promise<FiefAccessTokenInfo> {
+    const { issuer: configured, metadata } = this.context;
     const jws = parseCompactJws(accessToken, FiefAccessTokenInvalid, ACCESS_TOKEN_TYPES);
-    const issuer = context.issuer ?? context.metadata.cachedIssuer() ?? (await expectedIssuer(context));
-    const keys = await verificationKeys(context, jws.kid, FiefAccessTokenInvalid, () => unverifiedIssuedAt(jws));
-    // The signing input is ASCII (checked above): latin1 is its byte-for-byte encoding.
-    const signingInput = Buffer.from(accessToken.slice(0, jws.signatureStart), 'latin1');
-    const signature = Buffer.from(accessToken.slice(jws.signatureStart + 1), 'base64url');
-    const verified = verifyRs256(signingInput, signature, keys);
-    if (!(verified === true || (verified !== false && (await verified)))) throw refuse('signature verification failed');
+    const issuer = configured ?? metadata.cachedIssuer();
+    const published = metadata.knownSigningKey(jws.kid);
+    if (issuer === undefined || published === undefined) return this.verifyAfterFetch(jws, issuer);
+    return this.verifySigned(jws, issuer, fitKeys(published, jws.kid, FiefAccessTokenInvalid));
+  }
+
+  /** The cold path: discovery and keys are fetched (or refetched for an unknown kid) first. */
+  private async verifyAfterFetch(jws: CompactJws, cachedIssuer: string | undefined): Promise<FiefAccessTokenInfo> {
+    const issuer = cachedIssuer ?? (await expectedIssuer(this.context));
+    const keys = await verificationKeys(this.context, jws.kid, FiefAccessTokenInvalid, () => unverifiedIssuedAt(jws));
+    return this.verifySigned(jws, issuer, keys);
+  }
+
+  private verifySigned(jws: CompactJws, issuer: string, keys: readonly VerificationKey[]): FiefAccessTokenInfo | Promise<FiefAccessTokenInfo> {
+    const { token, signatureStart } = jws;
+    // The signing input is ASCII (checked by parseCompactJws): latin1 is its byte-for-byte encoding.
+    const verified = verifyRs256(Buffer.from(token.slice(0, signatureStart), 'latin1'), Buffer.from(token.slice(signatureStart + 1), 'base64url'), keys);
+    if (verified === true) return this.grant(jws, issuer);
+    if (verified === false) throw refuse('signature verification failed');
+    return verified.then((valid) => {
+      if (!valid) throw refuse('signature verification failed');
+      return this.grant(jws, issuer);
+    });
+  }
+
+  /** The claims checks after the signature; what the token grants. */
+  private grant(jws: CompactJws, issuer: string): FiefAccessTokenInfo {
+    const accessToken = jws.token;
     let claims: Claims;
     try {
       claims = decodeJsonObject(accessToken, jws.payloadStart + 1, jws.signatureStart, CLAIMS_SET_INVALID_MESSAGE);
     } catch (error) {
       throw refuse((error as Error).message);
     }
-    return this.grant(accessToken, claims, issuer);
-  }
-
-  /** The claims checks after the signature; what the token grants. */
-  private grant(accessToken: string, claims: Claims, issuer: string): FiefAccessTokenInfo {
     const { audiences } = this.context;
     checkRegisteredClaims(claims, this.context, issuer, audiences, refuse);
     checkAuthorizedParty(claims, audiences, refuse);
@@ -72,7 +94,8 @@ export class AccessTokenVerifier {
       id: sub,
       scope: Object.freeze(scope.split(' ').filter((granted) => granted !== '')) as string[],
       acr,
-      permissions: Object.freeze(permissions.slice()) as string[],
+      // Parsed for this token alone: frozen as is, not copied.
+      permissions: Object.freeze(permissions) as string[],
       access_token: accessToken,
       exp: claims.exp as number,
     });

@@ -1,4 +1,4 @@
-import { observeVerification } from '../telemetry/index.js';
+import { observeVerification, recordVerification, verificationOutcome } from '../telemetry/index.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
 import { checkAccessTokenInfo } from './access-token-requirements.js';
 import { checkRedirectUri, nonEmptyString, resolveClientOptions } from './client-options.js';
@@ -157,12 +157,25 @@ export class FiefClient {
     if (typeof accessToken !== 'string' || accessToken === '') throw new FiefAccessTokenInvalid('Access token is missing');
     this.tokenCache?.countMiss();
     // A page firing several requests with a fresh token verifies it once, not once per request.
-    let pending = this.verifying.get(accessToken);
-    if (pending === undefined) {
-      pending = this.verifyAndCache(accessToken).finally(() => this.verifying.delete(accessToken));
-      this.verifying.set(accessToken, pending);
+    const pending = this.verifying.get(accessToken);
+    if (pending !== undefined) return pending;
+    let verified: FiefAccessTokenInfo | Promise<FiefAccessTokenInfo>;
+    try {
+      verified = this.accessTokens.verify(accessToken);
+    } catch (error) {
+      recordVerification(verificationOutcome(error), this.tenant);
+      throw error;
     }
-    return pending;
+    if (!(verified instanceof Promise)) {
+      recordVerification('valid', this.tenant);
+      // A warm miss verifies synchronously and the cache answers the next uses: nothing to track.
+      if (this.tokenCache) return this.remember(accessToken, verified);
+    }
+    // With the cache off, concurrent uses still share one answer.
+    const settled = verified instanceof Promise ? observeVerification(verified, this.tenant) : Promise.resolve(verified);
+    const shared = settled.then((info) => this.remember(accessToken, info)).finally(() => this.verifying.delete(accessToken));
+    this.verifying.set(accessToken, shared);
+    return shared;
   }
 
   /**
@@ -235,8 +248,8 @@ export class FiefClient {
     return getCodeChallenge(verifier, method);
   }
 
-  private async verifyAndCache(accessToken: string): Promise<FiefAccessTokenInfo> {
-    const info = await observeVerification(this.accessTokens.verify(accessToken), this.tenant);
+  /** The one place verified tokens enter the cache (until `exp`, at most `tokenCache.maxAge`). */
+  private remember(accessToken: string, info: FiefAccessTokenInfo): FiefAccessTokenInfo {
     if (this.tokenCache) {
       const now = Date.now();
       this.tokenCache.set(accessToken, info, Math.min(info.exp * 1000, now + this.tokenCacheMaxAge), now);

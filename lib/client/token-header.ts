@@ -9,6 +9,15 @@ const REFUSED_HEADER_PARAMETERS = ['crit', 'jku', 'x5u', 'jwk', 'x5c', 'b64'] as
 export const ACCESS_TOKEN_TYPES = new Set(['jwt', 'at+jwt', 'application/at+jwt']);
 export const ID_TOKEN_TYPES = new Set(['jwt']);
 
+/**
+ * Encoded access-token headers that passed every check, with their kid. A tenant's tokens share one
+ * header (the same alg and kid), so a miss skips decoding and checking it again. The checks depend
+ * on nothing but the segment, so the verdict is the same; only passes are kept, and the bound keeps
+ * forged variants from growing it.
+ */
+const ACCEPTED_ACCESS_TOKEN_HEADERS = new Map<string, string>();
+const MAX_ACCEPTED_HEADERS = 64;
+
 /** Three base64url segments, nothing else: the only shape of a compact JWS. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 /** JOSE headers and claims are UTF-8 JSON (RFC 7515 §5.2): an ill-formed byte refuses the token, as jose does. */
@@ -37,7 +46,6 @@ export function parseCompactJws(token: string, invalid: TokenErrorClass, types: 
   const kind = tokenKind(invalid);
   const payloadStart = token.indexOf('.');
   const signatureStart = payloadStart === -1 ? -1 : token.indexOf('.', payloadStart + 1);
-  let header: Record<string, unknown>;
   try {
     if (signatureStart === -1 || token.indexOf('.', signatureStart + 1) !== -1) throw new Error('not a compact JWS');
     // One token, one string: jose and Buffer decode padded or non-zero-tail base64url too, which
@@ -45,6 +53,23 @@ export function parseCompactJws(token: string, invalid: TokenErrorClass, types: 
     if (!COMPACT_JWS.test(token) || !canonicalTail(token, 0, payloadStart) || !canonicalTail(token, payloadStart + 1, signatureStart) || !canonicalTail(token, signatureStart + 1, token.length)) {
       throw new Error('not canonical unpadded base64url (RFC 7515)');
     }
+  } catch (error) {
+    throw new invalid(`${kind} is malformed: ${(error as Error).message}`, { cause: error });
+  }
+  const encodedHeader = token.slice(0, payloadStart);
+  const accepted = types === ACCESS_TOKEN_TYPES ? ACCEPTED_ACCESS_TOKEN_HEADERS.get(encodedHeader) : undefined;
+  const kid = accepted ?? checkHeaderObject(token, payloadStart, kind, invalid, types);
+  if (accepted === undefined && types === ACCESS_TOKEN_TYPES) {
+    if (ACCEPTED_ACCESS_TOKEN_HEADERS.size >= MAX_ACCEPTED_HEADERS) ACCEPTED_ACCESS_TOKEN_HEADERS.clear();
+    ACCEPTED_ACCESS_TOKEN_HEADERS.set(encodedHeader, kid);
+  }
+  return { token, kid, payloadStart, signatureStart };
+}
+
+/** The header's own checks; its `kid`. */
+function checkHeaderObject(token: string, payloadStart: number, kind: string, invalid: TokenErrorClass, types: Set<string>): string {
+  let header: Record<string, unknown>;
+  try {
     header = decodeJsonObject(token, 0, payloadStart, 'Invalid Token or Protected Header formatting');
   } catch (error) {
     throw new invalid(`${kind} is malformed: ${(error as Error).message}`, { cause: error });
@@ -58,7 +83,7 @@ export function parseCompactJws(token: string, invalid: TokenErrorClass, types: 
   if (header.typ !== undefined && (typeof header.typ !== 'string' || !types.has(header.typ.toLowerCase()))) {
     throw new invalid(`${kind} refused: unexpected typ ${JSON.stringify(header.typ)}`);
   }
-  return { token, kid, payloadStart, signatureStart };
+  return kid;
 }
 
 /** {@link parseCompactJws} for callers that only need the `kid`. */
