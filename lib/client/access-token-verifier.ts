@@ -11,7 +11,7 @@ import {
   type TokenVerificationContext,
 } from './token-checks.js';
 import type { VerificationKey } from './signing-keys.js';
-import { ACCESS_TOKEN_TYPES, CLAIMS_SET_INVALID_MESSAGE, decodeJsonObject, parseCompactJws, unverifiedIssuedAt, type CompactJws } from './token-header.js';
+import { ACCESS_TOKEN_TYPES, CLAIMS_SET_INVALID_MESSAGE, decodeJsonObject, parseCompactJws, unverifiedIssuedAt, unverifiedIssuer, type CompactJws } from './token-header.js';
 import { FiefACR, type FiefAccessTokenInfo } from './types.js';
 
 /** Claims only ID tokens carry: an access token with one of them is an ID token in disguise. */
@@ -50,6 +50,11 @@ export class AccessTokenVerifier {
   /** The cold path: discovery and keys are fetched (or refetched for an unknown kid) first. */
   private async verifyAfterFetch(jws: CompactJws, cachedIssuer: string | undefined): Promise<FiefAccessTokenInfo> {
     const issuer = cachedIssuer ?? (await expectedIssuer(this.context));
+    // Another issuer's token (another tenant of the same Fief) is refused here: its kid is unknown
+    // to us, and must trigger neither a key refetch nor the 503 of a key that may have rotated in.
+    if (this.context.metadata.knownSigningKey(jws.kid) === undefined && unverifiedIssuer(jws) !== issuer) {
+      throw refuse('unexpected "iss" claim value');
+    }
     const keys = await verificationKeys(this.context, jws.kid, FiefAccessTokenInvalid, () => unverifiedIssuedAt(jws));
     return this.verifySigned(jws, issuer, keys);
   }

@@ -119,6 +119,15 @@ export function unverifiedIssuedAt(jws: CompactJws): number | undefined {
   }
 }
 
+/** The token's `iss` before any check, to refuse another issuer's token before fetching keys for it. */
+export function unverifiedIssuer(jws: CompactJws): unknown {
+  try {
+    return decodeJsonObject(jws.token, jws.payloadStart + 1, jws.signatureStart, CLAIMS_SET_INVALID_MESSAGE).iss;
+  } catch {
+    return undefined;
+  }
+}
+
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /**
