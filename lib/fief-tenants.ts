@@ -53,6 +53,17 @@ export class FiefTenantRegistry {
   }
 
   /**
+   * The tenant whose verified-token cache holds `token` (only `named`'s, when given), among the
+   * tenants already in use: a cached token was verified by that tenant's keys, issuer and client,
+   * so this is the choice its `iss` would make, without decoding it. `undefined` when none has it.
+   */
+  cachedTenantOf(token: string, named: string | undefined): string | undefined {
+    if (named !== undefined) return this.services.get(named)?.getVerifiedAccessToken(token) === undefined ? undefined : named;
+    for (const [name, service] of this.services) if (service.getVerifiedAccessToken(token) !== undefined) return name;
+    return undefined;
+  }
+
+  /**
    * The service of the one tenant, for the tenant-less methods of `FiefService`.
    * @throws FiefError when there are several tenants: which one is meant cannot be guessed.
    */

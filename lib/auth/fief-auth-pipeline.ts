@@ -176,7 +176,9 @@ export class FiefAuthPipeline {
     if (tenants?.resolveTenant && tenant === undefined) return this.reject(new FiefAuthRefusal(NO_TENANT), attempt.policy);
     let chosen = tenant;
     if (tenants) {
-      const choice = chooseTenant(tenants, typeof named === 'string' ? named : undefined, token);
+      // A token some tenant has verified is that tenant's: its cache answers before the `iss` is decoded.
+      const cachedBy = attempt.policy?.needsUser ? undefined : tenants.cachedTenantOf(token, tenant);
+      const choice = cachedBy ?? chooseTenant(tenants, typeof named === 'string' ? named : undefined, token);
       if (typeof choice !== 'string') return this.reject(new FiefAuthRefusal(choice), attempt.policy);
       chosen = choice;
     }

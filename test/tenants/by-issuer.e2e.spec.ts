@@ -60,6 +60,21 @@ describe.each(ADAPTERS)('tenants chosen by issuer on %s', (adapter) => {
     expect(tenant.findUser(GUEST)!.id).not.toBe(dev.tenant(name === 'acme' ? 'globex' : 'acme').findUser(GUEST)!.id);
   });
 
+  it("answers a cached token with its own tenant, with every tenant's cache in use, and nothing fetched", async () => {
+    const server = (await start()).getHttpServer();
+    const tokens = await Promise.all(TENANTS.map((name) => dev.tenant(name).issueAccessToken({ user: ANNE })));
+    const first = await Promise.all(tokens.map((token) => request(server).get('/whoami').set('Authorization', `Bearer ${token}`)));
+    for (const tenant of all()) tenant.resetRequestCounts();
+    for (let round = 0; round < 2; round++) {
+      for (const [index, token] of tokens.entries()) {
+        const res = await request(server).get('/whoami').set('Authorization', `Bearer ${token}`);
+        expect(res.body).toEqual(first[index].body);
+        expect(res.body.tenant).toBe(TENANTS[index]);
+      }
+    }
+    expect(totalRequests()).toBe(0);
+  });
+
   it('refuses tokens whose iss names no tenant with 401 and no request at all', async () => {
     const server = (await start()).getHttpServer();
     const foreign = [

@@ -89,6 +89,26 @@ describe.each(ADAPTERS)('tenants named by resolveTenant, with login, on %s', (ad
     expect(ran).toEqual([]);
   });
 
+  it("refuses a token its own tenant has verified (and cached) on a request resolved to another", async () => {
+    const acme = await dev.tenant('acme').issueAccessToken({ user: ANNE });
+    for (const route of ['/whoami', '/passport']) {
+      const own = await request(server).get(route).set('x-tenant', 'acme').set('Authorization', `Bearer ${acme}`);
+      expect(own.status).toBe(200);
+    }
+    ran.length = 0;
+    for (const name of TENANTS) dev.tenant(name).resetRequestCounts();
+    for (const route of ['/whoami', '/passport']) {
+      for (const tenant of ['globex', 'initech', undefined]) {
+        let call = request(server).get(route).set('Authorization', `Bearer ${acme}`);
+        if (tenant !== undefined) call = call.set('x-tenant', tenant);
+        const res = await call;
+        expect([tenant, res.status, res.headers['www-authenticate']]).toEqual([tenant, 401, expect.stringContaining('error="invalid_token"')]);
+      }
+    }
+    expect(totalRequests()).toBe(0);
+    expect(ran).toEqual([]);
+  });
+
   it("each tenant's session cookie works on its own tenant only", async () => {
     const own = await request(server).get('/whoami').set('x-tenant', 'globex').set('Cookie', cookieHeader(sessions.globex));
     expect(own.body).toEqual({ tenant: 'globex', id: dev.tenant('globex').findUser(GUEST)!.id });
