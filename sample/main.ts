@@ -1,6 +1,7 @@
 /**
  * Runs the sample: `npm start`. Against a real Fief tenant when FIEF_BASE_URL, FIEF_CLIENT_ID and
- * FIEF_CLIENT_SECRET are set; otherwise it starts the embedded dev server and prints a token to try.
+ * FIEF_CLIENT_SECRET are set (and a second one with FIEF_GLOBEX_*); otherwise it starts the embedded
+ * dev server with two tenants, `duchy` on 127.0.0.1 and `globex` on localhost, and prints tokens to try.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -14,13 +15,17 @@ let devServer: FiefDevServer | undefined;
 let settings: SampleSettings | undefined;
 
 if (!FIEF_BASE_URL || !FIEF_CLIENT_ID || !FIEF_CLIENT_SECRET) {
-  devServer = new FiefDevServer();
+  devServer = new FiefDevServer({ tenants: { globex: {} } });
   const baseURL = await devServer.start();
+  const globex = devServer.tenant('globex');
   settings = {
     FIEF_BASE_URL: baseURL,
     FIEF_CLIENT_ID: 'fief-dev-client',
     FIEF_CLIENT_SECRET: 'fief-dev-secret',
     FIEF_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+    FIEF_GLOBEX_BASE_URL: globex.baseURL,
+    FIEF_GLOBEX_CLIENT_ID: globex.clients[0].clientId,
+    FIEF_GLOBEX_CLIENT_SECRET: globex.clients[0].clientSecret!,
   };
 }
 
@@ -41,6 +46,12 @@ if (devServer) {
   console.log(`  TOKEN=${token}`);
   console.log(`  curl -H "Authorization: Bearer $TOKEN" ${url}/castles`);
   console.log(`  curl -H "Authorization: Bearer $TOKEN" ${url}/me`);
+  // The second tenant answers on another host: its own users, tokens and session cookie.
+  const globexUrl = `http://localhost:${port}`;
+  const globexToken = await devServer.tenant('globex').issueAccessToken({ user: 'anne@bretagne.duchy', expiresIn: 3600 });
+  console.log(`Second tenant "globex" (${devServer.tenant('globex').baseURL}) on ${globexUrl}; its token is refused on ${url}:`);
+  console.log(`  GLOBEX_TOKEN=${globexToken}`);
+  console.log(`  curl -H "Authorization: Bearer $GLOBEX_TOKEN" ${globexUrl}/me`);
   // The dev server sends its user events (created, updated, permissions, deleted) to the sample, signed.
   devServer.addWebhook({ url: `${url}/webhooks/fief`, secret: settings!.FIEF_WEBHOOK_SECRET! });
   const stopDevServer = () => void devServer?.stop();

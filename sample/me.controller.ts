@@ -1,7 +1,10 @@
 import { BadRequestException, Body, Controller, Get, Patch } from '@nestjs/common';
-import { AccessToken, Acr, CurrentUser, FiefACR, FiefService, type FiefUserInfo } from '../lib/index.js';
+import { AccessToken, Acr, CurrentUser, FiefACR, FiefService, FiefTenant, type FiefUserInfo } from '../lib/index.js';
 
-/** The caller's own profile: read through the user info cache, updated through Fief's API. */
+/**
+ * The caller's own profile: read through the user info cache, updated through Fief's API (of the
+ * caller's tenant, when the app serves two).
+ */
 @Controller('me')
 export class MeController {
   constructor(private readonly fief: FiefService) {}
@@ -12,16 +15,21 @@ export class MeController {
   }
 
   @Patch() // PATCH /me: Fief down → 503 + Retry-After, Fief refusing → its 4xx (FiefErrorFilter)
-  update(@AccessToken() token: string, @Body() body: { fields?: unknown }): Promise<FiefUserInfo> {
+  update(@AccessToken() token: string, @FiefTenant() tenant: string | undefined, @Body() body: { fields?: unknown }): Promise<FiefUserInfo> {
     if (body?.fields === null || typeof body?.fields !== 'object' || Array.isArray(body.fields)) {
       throw new BadRequestException('Send { "fields": { "first_name": "..." } }.');
     }
-    return this.fief.updateProfile(token, { fields: body.fields }); // also drops this token's cached user info
+    return this.fiefOf(tenant).updateProfile(token, { fields: body.fields }); // also drops this token's cached user info
   }
 
   @Patch('password') // PATCH /me/password: needs a fresh login (ACR 1)
   @Acr(FiefACR.LEVEL_ONE)
-  changePassword(@AccessToken() token: string, @Body('password') password: string): Promise<FiefUserInfo> {
-    return this.fief.changePassword(token, password);
+  changePassword(@AccessToken() token: string, @FiefTenant() tenant: string | undefined, @Body('password') password: string): Promise<FiefUserInfo> {
+    return this.fiefOf(tenant).changePassword(token, password);
+  }
+
+  /** The caller's tenant's service; the module's own with one tenant. */
+  private fiefOf(tenant: string | undefined): FiefService {
+    return tenant === undefined ? this.fief : this.fief.forTenant(tenant);
   }
 }
