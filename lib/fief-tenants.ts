@@ -1,21 +1,25 @@
 import { FiefError } from './client/errors.js';
 import type { ResolvedFiefModuleOptions } from './fief-module-options.interface.js';
 import type { ResolvedFiefTenants } from './fief-module-options.js';
-import type { FiefService } from './fief.service.js';
+
+/** What the registry needs of a tenant's service (`FiefService`). */
+export interface FiefTenantService {
+  getVerifiedAccessToken(accessToken: string): unknown;
+}
 
 /**
  * The tenants of a several-tenants `FiefModule`: their names, the issuer each is chosen by, and
  * each one's `FiefService`, built on first use. Bounded by the configuration: a name or an issuer
  * that is not configured never creates anything.
  */
-export class FiefTenantRegistry {
+export class FiefTenantRegistry<Service extends FiefTenantService = FiefTenantService> {
   /** The configured tenant names, in configuration order. */
   readonly names: readonly string[];
-  private readonly services = new Map<string, FiefService>();
+  private readonly services = new Map<string, Service>();
 
   constructor(
     private readonly resolved: ResolvedFiefTenants,
-    private readonly create: (name: string, options: ResolvedFiefModuleOptions) => FiefService,
+    private readonly create: (name: string, options: ResolvedFiefModuleOptions) => Service,
   ) {
     this.names = Object.freeze([...resolved.tenants.keys()]);
   }
@@ -43,7 +47,7 @@ export class FiefTenantRegistry {
   }
 
   /** The service of a tenant, built on first use. @throws FiefError for an unknown name. */
-  get(name: string): FiefService {
+  get(name: string): Service {
     let service = this.services.get(name);
     if (!service) {
       service = this.create(name, this.options(name));
@@ -67,7 +71,7 @@ export class FiefTenantRegistry {
    * The service of the one tenant, for the tenant-less methods of `FiefService`.
    * @throws FiefError when there are several tenants: which one is meant cannot be guessed.
    */
-  only(): FiefService {
+  only(): Service {
     if (this.names.length === 1) return this.get(this.names[0]);
     throw new FiefError(
       `This FiefModule has several tenants (${this.names.join(', ')}): call fief.forTenant(name) first, e.g. fief.forTenant('${this.names[0]}').userinfo(token).`,

@@ -63,7 +63,7 @@ export class FiefService {
   /** The shared options in effect (realm, extractors, refusals), the same for every tenant. */
   readonly sharedOptions: ResolvedFiefSharedOptions;
   /** The tenants, when the module has several (`tenants` option). */
-  readonly tenants?: FiefTenantRegistry;
+  readonly tenants?: FiefTenantRegistry<FiefService>;
   /** The name of this service's tenant, on a service `forTenant()` gave. */
   readonly tenant?: string;
   private readonly own?: TenantState;
