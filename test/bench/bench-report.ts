@@ -111,8 +111,11 @@ export function targets(report: Report): Target[] {
     ratio(`${at}: hot guard vs attach-guard`, hot, find(adapter, keySize, 'hot', 'attach-guard'), 0.97);
     ratio(`${at}: hot AuthGuard('fief') vs the guard`, find(adapter, keySize, 'hot', 'passport-fief'), hot, 0.9);
     ratio(`${at}: hot @CurrentUser() warm vs the guard`, find(adapter, keySize, 'hot', 'current-user'), hot, 0.95);
-    ratio(`${at}: ten tenants mixed, hot, vs one tenant`, find(adapter, keySize, 'hot', 'guard [10 tenants]'), hot, 0.95);
-    ratio(`${at}: ten tenants mixed, many, vs one tenant`, find(adapter, keySize, 'many', 'guard [10 tenants]'), guard, 0.95);
+    // Against one tenant in a process started and driven like the tenants app's (see run.ts).
+    for (const mix of ['hot', 'many'] as const) {
+      const one = find(adapter, keySize, mix, 'guard [1 tenant]') ?? find(adapter, keySize, mix, 'guard');
+      ratio(`${at}: ten tenants mixed, ${mix}, vs one tenant`, find(adapter, keySize, mix, 'guard [10 tenants]'), one, 0.95);
+    }
     // With an SDK the whole app pays for its context manager (AsyncLocalStorage hooks on every promise):
     // our part is the guard's ratio to that app's own unguarded route, against the same ratio without an SDK.
     for (const [mix, min] of [['hot', 0.97], ['many', 0.95]] as const) {

@@ -141,6 +141,11 @@ for (const keySize of settings.keySizes) {
     const alt = await startApp({ ...config, verifyMode: otherMode });
     const otel = await startApp({ ...config, telemetry: true });
     const tenants = await startTenantsApp(config, dev, perTenant);
+    // What ten tenants are compared with: one tenant in a process of its own, started and driven as the
+    // tenants app is (the main app serves every route, and a process's history moves its figures by 5-20%),
+    // its pool and cache the same sizes as the ten tenants' together.
+    const one = tenants && (await startApp({ ...config, tokenCacheEntries: Math.floor(perTenant * 0.8) * slugs.length }));
+    const oneMany = distinct.slice(0, tenantsMany.length);
     const extra = (spec: Spec | false) => (spec ? [spec] : []);
 
     if (keySize === hotKeySize) {
@@ -151,6 +156,7 @@ for (const keySize of settings.keySizes) {
         { label: 'unguarded [otel sdk]', app: otel, route: 'unguarded', tokens: hot },
         { label: 'guard [otel sdk]', app: otel, route: 'guard', tokens: hot },
         ...extra(tenants !== undefined && { label: 'guard [10 tenants]', app: tenants, route: 'guard', tokens: tenantsHot }),
+        ...extra(one !== undefined && { label: 'guard [1 tenant]', app: one, route: 'guard', tokens: hot }),
       ];
       report.rows.push(...toRows(adapter, keySize, 'hot', await measure(specs)));
     }
@@ -162,10 +168,11 @@ for (const keySize of settings.keySizes) {
       { label: 'unguarded [otel sdk]', app: otel, route: 'unguarded', tokens: many, probe: true },
       { label: 'guard [otel sdk]', app: otel, route: 'guard', tokens: many, probe: true },
       ...extra(tenants !== undefined && { label: 'guard [10 tenants]', app: tenants, route: 'guard', tokens: tenantsMany, probe: true }),
+      ...extra(one !== undefined && { label: 'guard [1 tenant]', app: one, route: 'guard', tokens: oneMany, probe: true }),
     ];
     report.rows.push(...toRows(adapter, keySize, 'many', await measure(specs)));
     report.telemetry.push({ adapter, keySize, ...(await otel.ask<{ report: object }>('telemetry')).report });
-    await Promise.all([app.stop(), alt.stop(), otel.stop(), tenants?.stop()]);
+    await Promise.all([app.stop(), alt.stop(), otel.stop(), tenants?.stop(), one?.stop()]);
 
     if (keySize === memoryKeySize) {
       console.log(`${adapter} ${keySize}: ${distinct.length} distinct tokens once each, for the heap…`);
