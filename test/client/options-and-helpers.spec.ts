@@ -222,6 +222,16 @@ describe('FiefClient verified-token cache', () => {
     expect(cache.get('a', 10_000)).toBeUndefined(); // expired
   });
 
+  it('answers only the very token it holds: a look-alike with the same signature end is a miss', () => {
+    const cache = new VerifiedTokenCache(10, 1 << 20);
+    const end = 'S'.repeat(100);
+    const genuine = `header.payload.${end}`;
+    cache.set(genuine, info('genuine'), 10_000, 0);
+    for (const lookalike of [`header.forged.${end}`, `x${genuine}`, genuine.slice(1), end]) expect(cache.get(lookalike, 1)).toBeUndefined();
+    expect(cache.get(`header.payload.${'S'.repeat(100)}`, 1)?.id).toBe('genuine');
+    expect(cache.get(undefined as unknown as string, 1)).toBeUndefined();
+  });
+
   it('stays within its byte bound and refuses an entry larger than the bound', () => {
     const cache = new VerifiedTokenCache(1000, 4096);
     for (let index = 0; index < 50; index++) cache.set(`token-${index}-${'x'.repeat(500)}`, info(String(index)), 10_000, 0);

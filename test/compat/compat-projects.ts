@@ -17,7 +17,7 @@ export interface CompatProject {
   nest: 11 | 12;
   type: 'commonjs' | 'module';
   /** Versions of Nest's packages and of TypeScript in this project. */
-  versions: { nest: string; fastify: string; microservices: string; websockets: string; passport: string; swagger: string; typescript: string };
+  versions: { nest: string; fastify: string; microservices: string; websockets: string; passport: string; swagger: string; terminus: string; typescript: string };
   /** How the app with every peer is compiled (and run). */
   app: Resolution;
   /** Each resolution the app without optional peers is type-checked under; it runs as built by the first. */
@@ -34,7 +34,7 @@ export const COMPAT_PROJECTS: CompatProject[] = [
     name: 'nest11-commonjs',
     nest: 11,
     type: 'commonjs',
-    versions: { nest: '11.1.0', fastify: '11.1.0', microservices: '11.1.0', websockets: '11.1.0', passport: '11.0.2', swagger: '11.0.1', typescript: '5.8.3' },
+    versions: { nest: '11.1.0', fastify: '11.1.0', microservices: '11.1.0', websockets: '11.1.0', passport: '11.0.2', swagger: '11.0.1', terminus: '11.0.0', typescript: '5.8.3' },
     app: COMMONJS_NODE10,
     bare: [COMMONJS_NODE10, NODENEXT],
   },
@@ -42,7 +42,7 @@ export const COMPAT_PROJECTS: CompatProject[] = [
     name: 'nest11-esm',
     nest: 11,
     type: 'module',
-    versions: { nest: '11.2.10', fastify: '11.2.8', microservices: '11.2.6', websockets: '11.2.6', passport: '11.0.5', swagger: '11.4.7', typescript: '5.9.3' },
+    versions: { nest: '11.2.10', fastify: '11.2.8', microservices: '11.2.6', websockets: '11.2.6', passport: '11.0.5', swagger: '11.4.7', terminus: '11.1.1', typescript: '5.9.3' },
     app: NODE16,
     bare: [NODE16, NODENEXT, BUNDLER],
   },
@@ -50,7 +50,7 @@ export const COMPAT_PROJECTS: CompatProject[] = [
     name: 'nest12-esm',
     nest: 12,
     type: 'module',
-    versions: { nest: '12.5.1', fastify: '12.5.0', microservices: '12.1.1', websockets: '12.1.1', passport: '12.0.0', swagger: '12.0.2', typescript: '6.0.3' },
+    versions: { nest: '12.5.1', fastify: '12.5.0', microservices: '12.1.1', websockets: '12.1.1', passport: '12.0.0', swagger: '12.0.2', terminus: '12.1.0', typescript: '6.0.3' },
     app: NODENEXT,
     bare: [NODENEXT, NODE16, BUNDLER],
   },
@@ -58,7 +58,7 @@ export const COMPAT_PROJECTS: CompatProject[] = [
     name: 'nest12-commonjs',
     nest: 12,
     type: 'commonjs',
-    versions: { nest: '12.0.1', fastify: '12.0.1', microservices: '12.0.1', websockets: '12.0.1', passport: '12.0.0', swagger: '12.0.0', typescript: '6.0.3' },
+    versions: { nest: '12.0.1', fastify: '12.0.1', microservices: '12.0.1', websockets: '12.0.1', passport: '12.0.0', swagger: '12.0.0', terminus: '12.0.0', typescript: '6.0.3' },
     // TypeScript lets CommonJS code require ES modules (Nest 12 is ESM-only) under nodenext only.
     app: NODENEXT,
     bare: [NODENEXT],
@@ -67,7 +67,7 @@ export const COMPAT_PROJECTS: CompatProject[] = [
 
 /** The package.json of a project: `full` has every peer the app uses, `bare` none of the optional ones. */
 export function manifestOf(project: CompatProject, variant: 'full' | 'bare'): Record<string, unknown> {
-  const { nest, fastify, microservices, websockets, passport, swagger, typescript } = project.versions;
+  const { nest, fastify, microservices, websockets, passport, swagger, terminus, typescript } = project.versions;
   const dependencies: Record<string, string> = {
     'nestjs-fief': 'file:nestjs-fief.tgz',
     '@nestjs/common': nest,
@@ -82,6 +82,7 @@ export function manifestOf(project: CompatProject, variant: 'full' | 'bare'): Re
       '@nestjs/platform-fastify': fastify,
       '@nestjs/passport': passport,
       '@nestjs/swagger': swagger,
+      '@nestjs/terminus': terminus,
       '@nestjs/microservices': microservices,
       '@nestjs/websockets': websockets,
       '@nestjs/platform-socket.io': websockets,

@@ -58,6 +58,12 @@ const APP_ANSWERS = {
     health: null,
   },
   health: { status: 200, body: { ok: true }, challenge: null },
+  // FiefHealthIndicator under this project's @nestjs/terminus (11.0.0, 11.1.1, 12.0.0, 12.1.0).
+  ready: {
+    status: 200,
+    body: { status: 'ok', info: { fief: { status: 'up' } }, error: {}, details: { fief: { status: 'up' } } },
+    challenge: null,
+  },
   anonymous: MISSING_TOKEN,
   granted: {
     status: 200,
@@ -175,7 +181,7 @@ describe.each(COMPAT_PROJECTS)('$name', (project: CompatProject) => {
   );
 
   it.each(['Node 20', 'Node 22'])(
-    'on %s: Express and Fastify answer 200/401/403 through FiefAuthGuard and AuthGuard("fief"), log in headlessly; a TCP microservice and a socket.io gateway too',
+    'on %s: Express and Fastify answer 200/401/403 through FiefAuthGuard and AuthGuard("fief"), log in headlessly, report readiness through Terminus; a TCP microservice and a socket.io gateway too',
     async (nodeName) => {
       const node = nodes.find((candidate) => candidate.name === nodeName)!;
       const { result, run } = await timed(`${project.name} run on ${nodeName}`, () => runApp(node.binary, full.dir, 'app.js'));

@@ -14,6 +14,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { io } from 'socket.io-client';
 import { DocumentBuilder, type OpenAPIObject } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import {
   AccessToken,
   AccessTokenInfo,
@@ -27,6 +28,7 @@ import {
   type FiefAccessTokenInfo,
   type FiefUserInfo,
 } from 'nestjs-fief';
+import { FiefHealthIndicator } from 'nestjs-fief/health';
 import { FiefDevServer, type FiefDevLoginResult } from 'nestjs-fief/testing';
 import { createServer } from 'node:net';
 import { firstValueFrom } from 'rxjs';
@@ -64,6 +66,22 @@ class CastlesController {
   @UseGuards(FiefAuthGuard)
   me(@CurrentUser() user: FiefUserInfo) {
     return { email: user.email };
+  }
+}
+
+/** Readiness through this project's @nestjs/terminus (11 or 12) and `nestjs-fief/health`. */
+@Controller('ready')
+class ReadyController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly fief: FiefHealthIndicator,
+  ) {}
+
+  @Get()
+  @Public()
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.fief.isHealthy('fief')]);
   }
 }
 
@@ -195,6 +213,7 @@ async function checkAdapter(dev: FiefDevServer, adapter: 'express' | 'fastify') 
 
   @Module({
     imports: [
+      TerminusModule.forRoot({ logger: false }),
       FiefModule.forRoot({
         baseURL: dev.baseURL,
         clientId: 'fief-dev-client',
@@ -202,7 +221,8 @@ async function checkAdapter(dev: FiefDevServer, adapter: 'express' | 'fastify') 
         login: { redirectUri: `${origin}/auth/callback`, cookieSecret: 'compat-cookie-secret-of-at-least-32-bytes' },
       }),
     ],
-    controllers: [CastlesController],
+    controllers: [CastlesController, ReadyController],
+    providers: [FiefHealthIndicator],
   })
   class AppModule {}
 
@@ -234,6 +254,7 @@ async function checkAdapter(dev: FiefDevServer, adapter: 'express' | 'fastify') 
         health: document.paths['/health']?.get?.security ?? null,
       },
       health: await call(`${origin}/health`),
+      ready: await call(`${origin}/ready`),
       anonymous: await call(`${origin}/castles`),
       granted: await call(`${origin}/castles`, anne),
       forbidden: await call(`${origin}/castles/new`, guest),
