@@ -3,8 +3,8 @@ import type { ResolvedFiefModuleOptions } from './fief-module-options.interface.
 import type { ResolvedFiefTenants } from './fief-module-options.js';
 
 /** What the registry needs of a tenant's service (`FiefService`). */
-export interface FiefTenantService {
-  getVerifiedAccessToken(accessToken: string): unknown;
+export interface FiefTenantService<Info = unknown> {
+  getVerifiedAccessToken(accessToken: string): Info | undefined;
 }
 
 /**
@@ -58,12 +58,19 @@ export class FiefTenantRegistry<Service extends FiefTenantService = FiefTenantSe
 
   /**
    * The tenant whose verified-token cache holds `token` (only `named`'s, when given), among the
-   * tenants already in use: a cached token was verified by that tenant's keys, issuer and client,
-   * so this is the choice its `iss` would make, without decoding it. `undefined` when none has it.
+   * tenants already in use, with what the token grants: a cached token was verified by that tenant's
+   * keys, issuer and client, so this is the choice its `iss` would make, without decoding it.
+   * `undefined` when none has it.
    */
-  cachedTenantOf(token: string, named: string | undefined): string | undefined {
-    if (named !== undefined) return this.services.get(named)?.getVerifiedAccessToken(token) === undefined ? undefined : named;
-    for (const [name, service] of this.services) if (service.getVerifiedAccessToken(token) !== undefined) return name;
+  cachedVerification<Info>(this: FiefTenantRegistry<FiefTenantService<Info>>, token: string, named: string | undefined): [tenant: string, info: Info] | undefined {
+    if (named !== undefined) {
+      const info = this.services.get(named)?.getVerifiedAccessToken(token);
+      return info === undefined ? undefined : [named, info];
+    }
+    for (const [name, service] of this.services) {
+      const info = service.getVerifiedAccessToken(token);
+      if (info !== undefined) return [name, info];
+    }
     return undefined;
   }
 

@@ -174,27 +174,30 @@ export class FiefAuthPipeline {
       return this.reject(new FiefAuthRefusal(this.withScope(MISSING_CREDENTIAL, attempt.policy)), attempt.policy);
     }
     if (tenants?.resolveTenant && tenant === undefined) return this.reject(new FiefAuthRefusal(NO_TENANT), attempt.policy);
+    const fromCache = !attempt.policy?.needsUser;
     let chosen = tenant;
     if (tenants) {
       // A token some tenant has verified is that tenant's: its cache answers before the `iss` is decoded.
-      const cachedBy = attempt.policy?.needsUser ? undefined : tenants.cachedTenantOf(token, tenant);
-      const choice = cachedBy ?? chooseTenant(tenants, typeof named === 'string' ? named : undefined, token);
+      const hit = fromCache ? tenants.cachedVerification(token, tenant) : undefined;
+      if (hit) return this.grantCached(attempt, token, hit[1], hit[0]);
+      const choice = chooseTenant(tenants, typeof named === 'string' ? named : undefined, token);
       if (typeof choice !== 'string') return this.reject(new FiefAuthRefusal(choice), attempt.policy);
       chosen = choice;
-    }
-    const service = this.serviceOf(chosen);
-    if (!attempt.policy?.needsUser) {
-      const cached = service.getVerifiedAccessToken(token);
-      if (cached !== undefined) {
-        try {
-          this.check(cached, attempt.policy);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        return this.attach(attempt.request, { accessToken: token, accessTokenInfo: cached, user: undefined }, chosen);
-      }
+    } else if (fromCache) {
+      const cached = this.fief.getVerifiedAccessToken(token);
+      if (cached !== undefined) return this.grantCached(attempt, token, cached, undefined);
     }
     return this.verify(attempt, token, chosen);
+  }
+
+  /** A verified-token cache hit: the route's requirements, then the request context, synchronously. */
+  private grantCached(attempt: FiefAuthAttempt, token: string, info: FiefAccessTokenInfo, tenant: string | undefined): Verdict | Promise<Verdict> {
+    try {
+      this.check(info, attempt.policy);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.attach(attempt.request, { accessToken: token, accessTokenInfo: info, user: undefined }, tenant);
   }
 
   private async verify(attempt: FiefAuthAttempt, accessToken: string, tenant: string | undefined): Promise<Verdict> {
